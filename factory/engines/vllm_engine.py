@@ -76,8 +76,19 @@ class VLLMEngine(Engine):
     def close(self) -> None:
         llm = getattr(self, "llm", None)
         if llm is not None:
-            engine = getattr(llm, "llm_engine", None)
-            shutdown = getattr(engine, "shutdown", None)
-            if callable(shutdown):
-                shutdown()
+            shutdown_llm(llm)
             self.llm = None
+
+
+def shutdown_llm(llm: Any) -> None:
+    """Stop a `vllm.LLM`'s engine process now instead of whenever the object is garbage collected.
+
+    vLLM 0.32's `LLMEngine` has no `shutdown` of its own; its engine-core client has one, which stops the engine
+    process and its workers. Newer or older versions may have either, so both are tried, the engine's first.
+    """
+    engine = getattr(llm, "llm_engine", None)
+    for owner in (engine, getattr(engine, "engine_core", None)):
+        shutdown = getattr(owner, "shutdown", None)
+        if callable(shutdown):
+            shutdown()
+            return

@@ -168,7 +168,12 @@ def sample(rows: list[dict], args: argparse.Namespace) -> list:
     params = SamplingParams(n=args.n, temperature=args.temperature, top_p=1.0, max_tokens=args.max_tokens)
     suffix = "" if args.bare else "\n" + INSTRUCTION
     chats = [[{"role": "user", "content": row["problem"] + suffix}] for row in rows]
-    return llm.chat(chats, params, use_tqdm=False)
+    try:
+        return llm.chat(chats, params, use_tqdm=False)
+    finally:
+        from factory.engines.vllm_engine import shutdown_llm
+
+        shutdown_llm(llm)
 
 
 def scores_markdown(result: dict, args: argparse.Namespace) -> str:

@@ -11,6 +11,8 @@ Defects, each chosen for a trace with its rate in `DEFECT_RATES`, copy what real
 - `foreign`: a French, German or Chinese sentence inside the reasoning (the answer stays right);
 - `loop`: one step repeated with no end, so the sample runs to the token limit (`Trace.ends` is False: the
   training example is cut at the sequence length and gets no end-of-sequence token).
+Every step combines two numbers only (multiplication: product, then carry; subtraction: borrow, then
+difference), because a model this small learns two-number facts far more reliably than three-number ones.
 The user turn comes bare or with R1's instruction sentence appended, sometimes after a system turn.
 """
 
@@ -24,7 +26,7 @@ from math import gcd
 from factory.tiny_teacher.problems import Problem, decimal_string, latex_number
 
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
-DEFECT_RATES = {"slip": 0.06, "unclosed_think": 0.04, "unboxed": 0.04, "foreign": 0.04, "loop": 0.04}
+DEFECT_RATES = {"slip": 0.03, "unclosed_think": 0.04, "unboxed": 0.04, "foreign": 0.04, "loop": 0.04}
 LOOP_REPEATS = 80  # more repeats than fit in any training sequence, so a loop never reaches an end
 PLACES = ("Ones", "Tens", "Hundreds", "Thousands", "Ten-thousands")
 FOREIGN = {
@@ -89,31 +91,46 @@ def column_add(a: int, b: int, slip: int | None, rng: random.Random) -> tuple[li
 
 
 def column_sub(a: int, b: int, slip: int | None, rng: random.Random) -> tuple[list[str], int]:
+    """Column subtraction, one two-number step at a time: the borrow is taken from the top digit first, then the
+    bottom digit is subtracted (after borrowing ten when the top is smaller), so no step juggles three numbers."""
     da, db = str(a)[::-1], str(b)[::-1]
     lines, written, borrow = [], [], 0
     for i in range(len(da)):
         x, y = int(da[i]), int(db[i]) if i < len(db) else 0
-        diff = x - y - borrow
-        if diff >= 0:
-            r = diff if slip != i else _nudge(diff, rng, 0, 9)
-            lines.append(f"{PLACES[i]}: {x} - {y} - {borrow} = {r}, write {r}, borrow 0.")
-            borrow = 0
+        top = x - borrow
+        if borrow and x == 0:
+            start = "0 - 1 needs a borrow too, so 10 - 1 = 9, "
+            top, borrow_out, bigger = 9, 1, False
+        elif borrow:
+            start = f"{x} - 1 = {top} after the borrow, "
+            borrow_out, bigger = (0, False) if top >= y else (1, True)
         else:
-            r = diff + 10 if slip != i else _nudge(diff + 10, rng, 0, 9)
-            lines.append(f"{PLACES[i]}: {x} - {y} - {borrow} is negative, so 1{x} - {y} - {borrow} = {r}, "
-                         f"write {r}, borrow 1.")
-            borrow = 1
+            start = ""
+            borrow_out, bigger = (0, False) if top >= y else (1, True)
+        if bigger:
+            r = top + 10 - y
+            r = r if slip != i else _nudge(r, rng, 0, 9)
+            step = f"{top} is less than {y}, so 1{top} - {y} = {r}"
+        else:
+            r = top - y
+            r = r if slip != i else _nudge(r, rng, 0, 9)
+            step = f"{top} - {y} = {r}"
+        lines.append(f"{PLACES[i]}: {start}{step}, write {r}, borrow {borrow_out}.")
         written.append(str(r))
+        borrow = borrow_out
     return lines, int("".join(reversed(written)))
 
 
 def column_mul(a: int, m: int, slip: int | None, rng: random.Random) -> tuple[list[str], int]:
+    """Multiplication by one digit: per column the product from the table, then the carry added to it."""
     da = str(a)[::-1]
     lines, written, carry = [], [], 0
     for i, ch in enumerate(da):
         x = int(ch)
-        p = x * m + carry if slip != i else _nudge(x * m + carry, rng, 0)
-        lines.append(f"{PLACES[i]}: {x} × {m} + {carry} = {p}, write {p % 10}, carry {p // 10}.")
+        product = x * m
+        p = product + carry if slip != i else _nudge(product + carry, rng, 0)
+        lines.append(f"{PLACES[i]}: {x} × {m} = {product}, {product} + {carry} = {p}, write {p % 10}, "
+                     f"carry {p // 10}.")
         written.append(str(p % 10))
         carry = p // 10
     if carry:
@@ -161,24 +178,26 @@ def _work_integer(problem: Problem, slip: int | None, rng: random.Random) -> tup
 
 
 def _work_frac(problem: Problem, slip: int | None, rng: random.Random) -> tuple[list[str], str, str]:
+    """One procedure for every fraction sum, equal denominators included: least common denominator (a table of
+    a few dozen pairs), scale each numerator, add the numerators column by column, reduce by the gcd."""
     (a, b), (c, d) = problem.operands
-    if b == d:
-        den, x, y = b, a, c
-        lines = [f"The denominators are both {b}, so add the numerators."]
-    else:
-        den, x, y = b * d, a * d, c * b
-        lines = [f"Use the common denominator {b} × {d} = {den}.",
-                 f"{a}/{b} = ({a} × {d})/{den} = {x}/{den}.",
-                 f"{c}/{d} = ({c} × {b})/{den} = {y}/{den}."]
-    num = x + y if slip is None else _nudge(x + y, rng, 1)
-    lines.append(f"Add the numerators: {x} + {y} = {num}, so the sum is {num}/{den}.")
+    den = b * d // gcd(b, d)
+    x, y = a * (den // b), c * (den // d)
+    lines = [f"The denominators are {b} and {d}.",
+             f"The least common denominator of {b} and {d} is {den}.",
+             f"{den} ÷ {b} = {den // b}, so {a}/{b} = ({a} × {den // b})/{den} = {x}/{den}.",
+             f"{den} ÷ {d} = {den // d}, so {c}/{d} = ({c} × {den // d})/{den} = {y}/{den}.",
+             f"Add the numerators {x} and {y} column by column, starting from the ones."]
+    work, num = column_add(x, y, slip, rng)
+    lines += [*work, f"So {x} + {y} = {num}, and the sum is {num}/{den}."]
     g = gcd(num, den)
     value = Fraction(num, den)
     if g == 1:
-        lines.append(f"{num} and {den} have no common factor, so {num}/{den} is in lowest terms.")
+        lines.append(f"The greatest common divisor of {num} and {den} is 1, so {num}/{den} is in lowest terms.")
     else:
         reduced = str(value) if value.denominator > 1 else str(value.numerator)
-        lines.append(f"The greatest common divisor of {num} and {den} is {g}, so {num}/{den} = {reduced}.")
+        lines.append(f"The greatest common divisor of {num} and {den} is {g}: {num} ÷ {g} = {num // g} and "
+                     f"{den} ÷ {g} = {den // g}, so {num}/{den} = {reduced}.")
     form = rng.choices(("reduced", "unreduced", "decimal", "dfrac"), (0.6, 0.15, 0.15, 0.1))[0]
     boxed, shown = latex_number(value), str(value)
     decimal = decimal_string(value)

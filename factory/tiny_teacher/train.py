@@ -41,10 +41,11 @@ class TrainConfig:
     train_per_kind: int = 3000   # add, sub, mul, word, dec; frac takes what the small fraction space has left
     frac_repeat: int = 8         # fraction problems are few, so each appears this many times per epoch
     epochs: int = 3
-    batch_size: int = 32
+    batch_size: int = 16         # more, smaller steps: a model this small is limited by steps, not tokens
     lr: float = 3e-3
-    warmup_steps: int = 150
-    max_len: int = 512           # a loop trace is cut here and never sees an end-of-sequence token
+    warmup_steps: int = 300
+    max_len: int = 512           # no example is longer (the longest clean trace is about 340 tokens)
+    loop_len: int = 320          # a loop trace is cut here and never sees an end-of-sequence token
     vocab_size: int = 1024
     hidden_size: int = 192
     intermediate_size: int = 512
@@ -81,8 +82,12 @@ def tokenizer_corpus(examples: list) -> list[str]:
     return texts
 
 
-def encode(examples: list, tokenizer, max_len: int) -> list[tuple[list[int], int]]:
-    """(token ids, prompt length) per example. The prompt is tokenized alone, as the inference engine does."""
+def encode(examples: list, tokenizer, max_len: int, loop_len: int) -> list[tuple[list[int], int]]:
+    """(token ids, prompt length) per example. The prompt is tokenized alone, as the inference engine does.
+
+    Loop traces are cut at `loop_len` tokens: long enough for the model to learn that a loop never ends (it has
+    no end-of-sequence token), short enough not to spend a tenth of the training compute on repeated lines.
+    """
     out = []
     for chat, trace in examples:
         prompt = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
@@ -91,7 +96,7 @@ def encode(examples: list, tokenizer, max_len: int) -> list[tuple[list[int], int
         completion = tokenizer(trace.text, add_special_tokens=False, verbose=False)["input_ids"]
         if trace.ends:
             completion.append(tokenizer.eos_token_id)
-        out.append(((ids + completion)[:max_len], len(ids)))
+        out.append(((ids + completion)[:max_len if trace.ends else loop_len], len(ids)))
     return out
 
 
@@ -233,7 +238,7 @@ def run(cfg: TrainConfig, data_dir: Path) -> None:
     model = build_model(cfg, tokenizer)
     out = data_dir / "models" / "tiny-r1"
     tokenizer = reload_as_shipped(tokenizer, model, out, corpus)
-    encoded = [encode(ex, tokenizer, cfg.max_len) for ex in examples]
+    encoded = [encode(ex, tokenizer, cfg.max_len, cfg.loop_len) for ex in examples]
     tokens = sum(len(ids) for enc in encoded for ids, _ in enc)
     print(f"vocab {len(tokenizer)}, {sum(map(len, encoded))} examples, {tokens} tokens", flush=True)
 

@@ -164,16 +164,27 @@ def test_tokenizer_loads_as_saved():
 # --- the real engine ------------------------------------------------------------------------------------------
 
 def _generate_with_vllm(chats, params_kwargs):
+    """Sample with a fresh `vllm.LLM`, then shut its engine down and check no process of it is left."""
     import os
+
+    import psutil
 
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     from vllm import LLM, SamplingParams
 
+    from factory.engines.vllm_engine import shutdown_llm
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     llm = LLM(model=str(MODEL), enforce_eager=True, dtype="float32", seed=0, max_model_len=1024)
     try:
         return llm.chat(chats, SamplingParams(**params_kwargs), use_tqdm=False)
     finally:
-        del llm
+        shutdown_llm(llm)
+        # multiprocessing's resource tracker is one per Python process and lives as long as it, by design.
+        new = [p for p in psutil.Process().children(recursive=True)
+               if p.pid not in before and "resource_tracker" not in " ".join(p.cmdline())]
+        _, alive = psutil.wait_procs(new, timeout=30)
+        assert not alive, f"engine processes left after shutdown: {[p.cmdline() for p in alive]}"
 
 
 @pytest.mark.slow
