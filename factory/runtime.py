@@ -2,7 +2,8 @@
 
 Flow per work unit: an engine actor generates n samples per prompt; the driver hands the completions to a
 verification actor (CPU) and immediately gives the engine its next unit, so generation of unit k+1 overlaps
-verification of unit k (each engine actor always has up to two units queued). Finished units come back to the
+verification of unit k (each engine actor always has up to two units queued, and runs both at once in one
+running batch, so the tail of one unit overlaps the start of the next). Finished units come back to the
 driver, which commits them (shards, then marker) through the `commit` callback: only the driver writes files.
 
 A crashed actor is restarted by Ray and its queued calls retried (`max_restarts`, `max_task_retries`), so the unit
@@ -96,9 +97,11 @@ class RayRuntime:
         # vLLM sizes its CPU thread pool from OMP_NUM_THREADS, which Ray pins to the actor's CPU share.
         env = {"OMP_NUM_THREADS": str(os.cpu_count() or 1), "VLLM_LOGGING_LEVEL":
                os.environ.get("VLLM_LOGGING_LEVEL", "ERROR"), "TOKENIZERS_PARALLELISM": "false"}
+        # A threaded actor: the queued units' generate calls run at once and share the engine's running batch.
         engine_cls = ray.remote(GenerationActor).options(
             num_cpus=res.cpus_per_actor, num_gpus=res.gpus_per_actor, max_restarts=ACTOR_RESTARTS,
-            max_task_retries=ACTOR_RESTARTS, runtime_env={"env_vars": env})
+            max_task_retries=ACTOR_RESTARTS, max_concurrency=UNITS_QUEUED_PER_ENGINE + 1,
+            runtime_env={"env_vars": env})
         verify_cls = ray.remote(VerificationActor).options(
             num_cpus=1, max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS)
         model = recipe.generation.model

@@ -5,11 +5,16 @@ This is the only module that imports vLLM. On CPU machines it runs vLLM's CPU bu
 block in the generation prompt (DeepSeek-R1 distills end it with "<think>\\n") produce completions that start
 inside the block; we put the opening tag back so every stored assistant turn is a whole `<think>…</think>` answer,
 which is what a student must learn to write.
+
+`generate` may be called from several threads at once (the generation actor keeps two units in flight): the
+requests of every call join one running batch, so the next unit starts decoding while the last samples of the
+previous one finish, instead of the engine idling through each call's tail with a half-empty batch.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any, Sequence
 
 from factory.engines.base import Engine, SamplingConfig
@@ -39,6 +44,10 @@ class VLLMEngine(Engine):
         kwargs.update(engine_kwargs or {})
         self.model = model
         self.llm = LLM(model=model, **kwargs)
+        # One lock for everything that touches the engine (adding requests, stepping); finished outputs wait in
+        # `_finished` until the call that owns them collects them.
+        self._engine_lock = threading.Lock()
+        self._finished: dict[str, Any] = {}
         self._opens_think = self._template_opens_think()
 
     def _template_opens_think(self) -> bool:
@@ -55,7 +64,12 @@ class VLLMEngine(Engine):
 
         params = SamplingParams(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
                                 max_tokens=sampling.max_tokens)
-        outputs = self.llm.chat([list(p.messages) for p in prompts], params, use_tqdm=False)
+        chats = [list(p.messages) for p in prompts]
+        if hasattr(self.llm, "enqueue_chat"):
+            outputs = self._run_with_other_calls(chats, params)
+        else:  # vLLM versions before enqueue_chat: one call at a time
+            with self._engine_lock:
+                outputs = self.llm.chat(chats, params, use_tqdm=False)
         completions = []
         for prompt, output in zip(prompts, outputs, strict=True):
             prompt_tokens = len(output.prompt_token_ids or [])
@@ -72,6 +86,28 @@ class VLLMEngine(Engine):
                     completion_tokens=len(sample.token_ids or []),
                 ))
         return completions
+
+    def _run_with_other_calls(self, chats: list[list[dict]], params: Any) -> list[Any]:
+        """Add this call's requests to the engine and step it until they are all finished.
+
+        Whichever caller holds the lock steps the engine for everybody; outputs of other calls' requests are
+        parked in `_finished` for their owners. Returns one finished `RequestOutput` per chat, in order.
+        """
+        with self._engine_lock:
+            # `LLM` numbers requests "0", "1", ...; newer vLLM returns that id with a random suffix ("7-1a2b3c4d")
+            # but reports outputs under the plain number, so both are reduced to the number.
+            request_ids = [str(rid).split("-", 1)[0] for rid in self.llm.enqueue_chat(chats, params, use_tqdm=False)]
+        waiting = set(request_ids)
+        while True:
+            with self._engine_lock:
+                waiting -= self._finished.keys()
+                if not waiting:
+                    return [self._finished.pop(request_id) for request_id in request_ids]
+                if not self.llm.llm_engine.has_unfinished_requests():  # step() would wait forever
+                    raise RuntimeError(f"vLLM finished without returning requests {sorted(waiting)[:5]}")
+                for output in self.llm.llm_engine.step():
+                    if output.finished:
+                        self._finished[str(output.request_id).split("-", 1)[0]] = output
 
     def close(self) -> None:
         llm = getattr(self, "llm", None)
