@@ -94,9 +94,7 @@ class VLLMEngine(Engine):
         parked in `_finished` for their owners. Returns one finished `RequestOutput` per chat, in order.
         """
         with self._engine_lock:
-            # `LLM` numbers requests "0", "1", ...; newer vLLM returns that id with a random suffix ("7-1a2b3c4d")
-            # but reports outputs under the plain number, so both are reduced to the number.
-            request_ids = [str(rid).split("-", 1)[0] for rid in self.llm.enqueue_chat(chats, params, use_tqdm=False)]
+            request_ids = [_request_number(rid) for rid in self.llm.enqueue_chat(chats, params, use_tqdm=False)]
         waiting = set(request_ids)
         while True:
             with self._engine_lock:
@@ -107,13 +105,19 @@ class VLLMEngine(Engine):
                     raise RuntimeError(f"vLLM finished without returning requests {sorted(waiting)[:5]}")
                 for output in self.llm.llm_engine.step():
                     if output.finished:
-                        self._finished[str(output.request_id).split("-", 1)[0]] = output
+                        self._finished[_request_number(output.request_id)] = output
 
     def close(self) -> None:
         llm = getattr(self, "llm", None)
         if llm is not None:
             shutdown_llm(llm)
             self.llm = None
+
+
+def _request_number(request_id: object) -> str:
+    """The number `LLM` gave a request ("0", "1", ...). vLLM 0.32 returns it from `enqueue_chat` with a random
+    suffix ("7-1a2b3c4d") but reports outputs under the plain number; both sides go through here to match."""
+    return str(request_id).split("-", 1)[0]
 
 
 def shutdown_llm(llm: Any) -> None:

@@ -99,22 +99,15 @@ def column_sub(a: int, b: int, slip: int | None, rng: random.Random) -> tuple[li
         x, y = int(da[i]), int(db[i]) if i < len(db) else 0
         top = x - borrow
         if borrow and x == 0:
-            start = "0 - 1 needs a borrow too, so 10 - 1 = 9, "
-            top, borrow_out, bigger = 9, 1, False
-        elif borrow:
-            start = f"{x} - 1 = {top} after the borrow, "
-            borrow_out, bigger = (0, False) if top >= y else (1, True)
+            start, top = "0 - 1 needs a borrow too, so 10 - 1 = 9, ", 9
         else:
-            start = ""
-            borrow_out, bigger = (0, False) if top >= y else (1, True)
-        if bigger:
-            r = top + 10 - y
-            r = r if slip != i else _nudge(r, rng, 0, 9)
-            step = f"{top} is less than {y}, so 1{top} - {y} = {r}"
-        else:
-            r = top - y
-            r = r if slip != i else _nudge(r, rng, 0, 9)
-            step = f"{top} - {y} = {r}"
+            start = f"{x} - 1 = {top} after the borrow, " if borrow else ""
+        bigger = top < y  # never after "0 - 1 needs a borrow too": 9 is at least any digit
+        borrow_out = 1 if bigger or (borrow and x == 0) else 0
+        r = top + 10 - y if bigger else top - y
+        if slip == i:
+            r = _nudge(r, rng, 0, 9)
+        step = f"{top} is less than {y}, so 1{top} - {y} = {r}" if bigger else f"{top} - {y} = {r}"
         lines.append(f"{PLACES[i]}: {start}{step}, write {r}, borrow {borrow_out}.")
         written.append(str(r))
         borrow = borrow_out
