@@ -126,6 +126,13 @@ class Execution:
         self.sandbox = sandbox
         self.killed = False
         self.returncode: int | None = None
+        # `finish()` may run in two threads at once (the verifying thread and `Sandbox.kill_all` at close): the
+        # first does the work, the second waits and gets the same status. The pidfd has its own lock so that a
+        # kill never signals through an fd number that `finish()` already closed (and the OS may have reused).
+        self._finish_lock = threading.Lock()
+        self._fd_lock = threading.Lock()
+        self._reaped = False
+        self._status: int | None = None
 
     @property
     def stdout(self) -> int:
@@ -141,24 +148,48 @@ class Execution:
         Only the sandbox's pid 1 is killed when it is known: the kernel then kills the rest of its pid namespace
         and bwrap, its parent, reaps it and exits. Killing bwrap as well would orphan pid 1 to the host's init,
         which in containers often never reaps it (a zombie per timeout)."""
-        self.killed = True
-        if self.pidfd is not None:
-            try:
-                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        with self._fd_lock:
+            self.killed = True
+            if self._reaped:  # nothing left to kill, and its pid may belong to someone else by now
                 return
-            except OSError:
-                pass
-        self._kill_group()
+            if self.pidfd is not None:
+                try:
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+                    return
+                except OSError:
+                    pass
+            self._kill_group()
 
     def _kill_group(self) -> None:
+        if self.proc.returncode is not None:  # bwrap already reaped: its pid number may have been reused
+            return
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except OSError:
             pass
 
+    def adopt(self, pidfd: int, cgroup: Cgroup | None) -> None:
+        """Hold the sandbox's pid 1 (`pidfd`, owned from now on) and its cgroup. Raises SandboxUnavailableError
+        (closing both) if the execution was killed meanwhile, e.g. by `Sandbox.kill_all` while it started."""
+        with self._fd_lock:
+            if not self.killed:
+                self.pidfd, self.cgroup = pidfd, cgroup
+                return
+        os.close(pidfd)
+        if cgroup is not None:
+            cgroup.remove()
+        raise SandboxUnavailableError("the sandbox was closed while a program was starting")
+
     def finish(self, grace_s: float = 5.0) -> int:
         """Reap the sandbox; returns the exit status (128+N for a signal N). Kills first if still running after
-        `grace_s`. On return no process of this sandbox exists any more."""
+        `grace_s`. On return no process of this sandbox exists any more. Safe to call again or from another
+        thread: every call returns the same status."""
+        with self._finish_lock:
+            if self._status is None:
+                self._status = self._reap(grace_s)
+            return self._status
+
+    def _reap(self, grace_s: float) -> int:
         try:
             self.returncode = self.proc.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
@@ -172,8 +203,11 @@ class Execution:
             # pid 1 of a pid namespace finishes exiting only after every other process in it is gone.
             if not select.select([self.pidfd], [], [], grace_s)[0]:
                 logger.error("sandbox pid 1 still alive %.0fs after its parent exited", grace_s)
-            os.close(self.pidfd)
-            self.pidfd = None
+        with self._fd_lock:
+            self._reaped = True
+            if self.pidfd is not None:
+                os.close(self.pidfd)
+                self.pidfd = None
         if self.cgroup is not None:
             self.oom_killed = self.cgroup.oom_killed()
             self.cgroup.remove()
@@ -202,6 +236,7 @@ class Sandbox:
         self.cgroups = CgroupLimiter.detect() if use_cgroup and not unsafe_no_sandbox else None
         self._live: set[Execution] = set()
         self._lock = threading.Lock()
+        self._closed = False
 
     # -- start-up check -------------------------------------------------------------------------------------------
 
@@ -252,6 +287,8 @@ class Sandbox:
         `keep_fds` are passed through with the same numbers (the caller closes its copies afterwards). Returns
         once the program is about to run (in sandboxed mode: after its pid 1 is known and held by a pidfd).
         """
+        if self._closed:  # a verification still looping over its test cases after close(): stop it here
+            raise SandboxUnavailableError("the code sandbox was closed")
         stdin_fd = _memfd("stdin", stdin or b"")
         if self.unsafe:
             return self._start_unsafe(mode, args, limits, files, stdin_fd, keep_fds)
@@ -271,10 +308,18 @@ class Sandbox:
         execution = Execution(proc, None, None, self)
         self._remember(execution)
         try:
-            pid, execution.pidfd = _read_child(info_r, deadline=time.monotonic() + max(limits.wall_s, 5.0))
+            pid, pidfd = _read_child(info_r, deadline=time.monotonic() + max(limits.wall_s, 5.0))
+            cgroup = None
             if self.cgroups is not None:
-                execution.cgroup = self.cgroups.create(self.cgroup_bytes(limits), limits.max_processes + 4)
-                execution.cgroup.add(pid)
+                try:
+                    cgroup = self.cgroups.create(self.cgroup_bytes(limits), limits.max_processes + 4)
+                    cgroup.add(pid)
+                except BaseException:
+                    os.close(pidfd)
+                    if cgroup is not None:
+                        cgroup.remove()
+                    raise
+            execution.adopt(pidfd, cgroup)
             os.write(block_w, b"x")  # let the program start only now that we hold its pid 1 (and it is limited)
         except Exception:
             execution.kill()
@@ -316,8 +361,9 @@ class Sandbox:
             self._live.discard(execution)
 
     def kill_all(self) -> None:
-        """Kill and reap every execution still running (used by `CodeVerifier.close`)."""
+        """Kill and reap every execution still running, and refuse new ones (used by `CodeVerifier.close`)."""
         with self._lock:
+            self._closed = True
             live = list(self._live)
         for execution in live:
             execution.kill()

@@ -14,7 +14,7 @@ import pytest
 from factory.types import Completion
 from tests.verifiers.code_helpers import TEST_SANDBOX_UID, completion, prompt, verifier_kwargs
 from verifiers.code import CodeVerifier
-from verifiers.sandbox import Sandbox, SandboxUnavailableError
+from verifiers.sandbox import Limits, Sandbox, SandboxUnavailableError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "prompts" / "code-sample.jsonl"
 STDIO = {"type": "stdio", "cases": [{"input": "2 3\n", "output": "5\n"}, {"input": "10 -4\n", "output": "6\n"}]}
@@ -158,9 +158,12 @@ def test_close_kills_running_sandboxes():
         verdict=v.verify(prompt(STDIO), completion("import time\ntime.sleep(1000)"))))
     worker.start()
     deadline = time.monotonic() + 10
-    while not v.sandbox._live and time.monotonic() < deadline:
+    # Wait until the program runs (its pid 1 held), not merely until bwrap was spawned: closing during start-up
+    # is a different case (the verdict is then unverifiable; see test_sandbox_closed_while_starting...).
+    while not any(e.pidfd is not None for e in list(v.sandbox._live)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert v.sandbox._live, "the sandbox never started"
+    time.sleep(0.5)
     v.close()
     worker.join(timeout=15)
     assert not worker.is_alive()
@@ -168,6 +171,45 @@ def test_close_kills_running_sandboxes():
     if os.geteuid() == 0:
         left = [p for p in os.listdir("/proc") if p.isdigit() and _uid_of(p) == TEST_SANDBOX_UID]
         assert not left
+
+
+def _sandbox(**overrides) -> Sandbox:
+    uid = {"sandbox_uid": TEST_SANDBOX_UID} if os.geteuid() == 0 else {}
+    return Sandbox(**uid, **overrides)
+
+
+def test_finish_from_two_threads_at_once_returns_one_status():
+    """close() reaps from its own thread while the verifying thread reaps too (a CI failure: a cgroup removed twice)."""
+    sandbox = _sandbox()
+    for _ in range(5):
+        execution = sandbox.start("stdio", ["{workdir}"], Limits(wall_s=30),
+                                  files={"main.py": b"import time\ntime.sleep(60)"})
+        execution.kill()
+        statuses, errors = [], []
+        barrier = threading.Barrier(3)
+
+        def reap():
+            barrier.wait()
+            try:
+                statuses.append(execution.finish())
+            except Exception as exc:  # noqa: BLE001 - the test reports it
+                errors.append(exc)
+
+        threads = [threading.Thread(target=reap) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+        assert not errors and len(statuses) == 3 and len(set(statuses)) == 1 and statuses[0] != 0
+        assert execution.pidfd is None and execution.cgroup is None and not sandbox._live
+        execution.kill()  # after reaping: a no-op, never a signal to a reused pid
+
+
+def test_closed_sandbox_refuses_new_programs():
+    sandbox = _sandbox()
+    sandbox.kill_all()
+    with pytest.raises(SandboxUnavailableError, match="closed"):
+        sandbox.start("stdio", ["{workdir}"], Limits(wall_s=5), files={"main.py": b"print(1)"})
 
 
 def _uid_of(pid: str) -> int | None:
