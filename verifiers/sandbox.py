@@ -42,6 +42,7 @@ against nothing but runaway CPU, memory and output, and as root not even against
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -55,6 +56,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from verifiers.sandbox_cgroup import Cgroup, CgroupLimiter
 
@@ -131,7 +133,6 @@ class Execution:
         # kill never signals through an fd number that `finish()` already closed (and the OS may have reused).
         self._finish_lock = threading.Lock()
         self._fd_lock = threading.Lock()
-        self._reaped = False
         self._status: int | None = None
 
     @property
@@ -150,8 +151,6 @@ class Execution:
         which in containers often never reaps it (a zombie per timeout)."""
         with self._fd_lock:
             self.killed = True
-            if self._reaped:  # nothing left to kill, and its pid may belong to someone else by now
-                return
             if self.pidfd is not None:
                 try:
                     signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
@@ -168,17 +167,19 @@ class Execution:
         except OSError:
             pass
 
-    def adopt(self, pidfd: int, cgroup: Cgroup | None) -> None:
-        """Hold the sandbox's pid 1 (`pidfd`, owned from now on) and its cgroup. Raises SandboxUnavailableError
-        (closing both) if the execution was killed meanwhile, e.g. by `Sandbox.kill_all` while it started."""
+    def adopt(self, pid: int, pidfd: int, new_cgroup: Callable[[], Cgroup] | None) -> None:
+        """Hold the sandbox's pid 1 (`pid`, through `pidfd`, owned from now on) and put it into the cgroup that
+        `new_cgroup` makes, if given; `finish()` releases both. Raises SandboxUnavailableError (closing `pidfd`)
+        if the execution was killed meanwhile, e.g. by `Sandbox.kill_all` while it started. Under the fd lock, so
+        a concurrent kill and finish see either nothing adopted or all of it."""
         with self._fd_lock:
-            if not self.killed:
-                self.pidfd, self.cgroup = pidfd, cgroup
-                return
-        os.close(pidfd)
-        if cgroup is not None:
-            cgroup.remove()
-        raise SandboxUnavailableError("the sandbox was closed while a program was starting")
+            if self.killed:
+                os.close(pidfd)
+                raise SandboxUnavailableError("the sandbox was closed while a program was starting")
+            self.pidfd = pidfd
+            if new_cgroup is not None:
+                self.cgroup = new_cgroup()
+                self.cgroup.add(pid)
 
     def finish(self, grace_s: float = 5.0) -> int:
         """Reap the sandbox; returns the exit status (128+N for a signal N). Kills first if still running after
@@ -203,8 +204,7 @@ class Execution:
             # pid 1 of a pid namespace finishes exiting only after every other process in it is gone.
             if not select.select([self.pidfd], [], [], grace_s)[0]:
                 logger.error("sandbox pid 1 still alive %.0fs after its parent exited", grace_s)
-        with self._fd_lock:
-            self._reaped = True
+        with self._fd_lock:  # from here on kill() finds no pidfd, and bwrap's returncode stops _kill_group
             if self.pidfd is not None:
                 os.close(self.pidfd)
                 self.pidfd = None
@@ -309,17 +309,9 @@ class Sandbox:
         self._remember(execution)
         try:
             pid, pidfd = _read_child(info_r, deadline=time.monotonic() + max(limits.wall_s, 5.0))
-            cgroup = None
-            if self.cgroups is not None:
-                try:
-                    cgroup = self.cgroups.create(self.cgroup_bytes(limits), limits.max_processes + 4)
-                    cgroup.add(pid)
-                except BaseException:
-                    os.close(pidfd)
-                    if cgroup is not None:
-                        cgroup.remove()
-                    raise
-            execution.adopt(pidfd, cgroup)
+            new_cgroup = None if self.cgroups is None else functools.partial(
+                self.cgroups.create, self.cgroup_bytes(limits), limits.max_processes + 4)
+            execution.adopt(pid, pidfd, new_cgroup)
             os.write(block_w, b"x")  # let the program start only now that we hold its pid 1 (and it is limited)
         except Exception:
             execution.kill()

@@ -158,8 +158,8 @@ def test_close_kills_running_sandboxes():
         verdict=v.verify(prompt(STDIO), completion("import time\ntime.sleep(1000)"))))
     worker.start()
     deadline = time.monotonic() + 10
-    # Wait until the program runs (its pid 1 held), not merely until bwrap was spawned: closing during start-up
-    # is a different case (the verdict is then unverifiable; see test_sandbox_closed_while_starting...).
+    # Wait until the program runs (its pid 1 held, then a moment for it to be let go), not merely until bwrap was
+    # spawned: closing during start-up is a different case, whose verdict is unverifiable (sandbox_error).
     while not any(e.pidfd is not None for e in list(v.sandbox._live)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert v.sandbox._live, "the sandbox never started"
@@ -173,14 +173,9 @@ def test_close_kills_running_sandboxes():
         assert not left
 
 
-def _sandbox(**overrides) -> Sandbox:
-    uid = {"sandbox_uid": TEST_SANDBOX_UID} if os.geteuid() == 0 else {}
-    return Sandbox(**uid, **overrides)
-
-
 def test_finish_from_two_threads_at_once_returns_one_status():
     """close() reaps from its own thread while the verifying thread reaps too (a CI failure: a cgroup removed twice)."""
-    sandbox = _sandbox()
+    sandbox = Sandbox(sandbox_uid=TEST_SANDBOX_UID)  # the uid only applies when root
     for _ in range(5):
         execution = sandbox.start("stdio", ["{workdir}"], Limits(wall_s=30),
                                   files={"main.py": b"import time\ntime.sleep(60)"})
@@ -206,7 +201,7 @@ def test_finish_from_two_threads_at_once_returns_one_status():
 
 
 def test_closed_sandbox_refuses_new_programs():
-    sandbox = _sandbox()
+    sandbox = Sandbox(sandbox_uid=TEST_SANDBOX_UID)
     sandbox.kill_all()
     with pytest.raises(SandboxUnavailableError, match="closed"):
         sandbox.start("stdio", ["{workdir}"], Limits(wall_s=5), files={"main.py": b"print(1)"})
