@@ -182,9 +182,20 @@ def _generate_with_vllm(chats, params_kwargs):
         shutdown_llm(llm)
         # multiprocessing's resource tracker is one per Python process and lives as long as it, by design.
         new = [p for p in psutil.Process().children(recursive=True)
-               if p.pid not in before and "resource_tracker" not in " ".join(p.cmdline())]
+               if p.pid not in before and "resource_tracker" not in _command_line(p)]
         _, alive = psutil.wait_procs(new, timeout=30)
-        assert not alive, f"engine processes left after shutdown: {[p.cmdline() for p in alive]}"
+        assert not alive, f"engine processes left after shutdown: {[_command_line(p) for p in alive]}"
+
+
+def _command_line(process) -> str:
+    """The command line, or "" for a process that already exited: a zombie not yet reaped has none to read (a CI
+    failure), yet it is still waited for above like any other."""
+    import psutil
+
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return ""
 
 
 @pytest.mark.slow
