@@ -157,7 +157,7 @@ def _execute(args: argparse.Namespace, plan: Any, verifiers: list, commit: Any, 
     from factory.pipeline import package_version, sampling_of
 
     if verifying:
-        from factory.types import Completion
+        from verifiers.types import Completion
         from factory.verification import verify_unit
 
         for unit in plan.todo:

@@ -18,7 +18,7 @@ from factory.recipe import Recipe, fingerprint_diff
 from factory.run_folder import RunFolder, RunFolderError
 from factory.sources import LoadedPrompts, SkippedRow
 from factory.stats import merge_stats, summarize
-from factory.types import Prompt
+from verifiers.types import Prompt
 from verifiers.base import Verifier
 
 

@@ -26,7 +26,7 @@ from typing import Any, Iterable
 
 import pyarrow.parquet as pq
 
-from factory.schema import ROW_SCHEMA, rows_to_table
+from factory.rows import ROW_SCHEMA, rows_to_table
 
 SPLITS = ("accepted", "rejected")
 

@@ -23,7 +23,7 @@ import ray
 from factory.engines.base import SamplingConfig
 from factory.recipe import Recipe, Selection, VerifierSpec
 from factory.sources import resolve_data_path
-from factory.types import Completion, Prompt
+from verifiers.types import Completion, Prompt
 from factory.verification import UnitResult, create_verifiers, verify_unit
 
 UNITS_QUEUED_PER_ENGINE = 2

@@ -10,7 +10,7 @@ import hashlib
 import random
 from typing import Sequence
 
-from factory.types import Completion
+from verifiers.types import Completion
 
 
 def select_accepted(prompt_id: str, accepted: Sequence[Completion], max_keep: int, strategy: str) -> set[int]:

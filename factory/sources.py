@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from factory.recipe import PROJECT_ROOT, PromptSource, Template
-from factory.types import Prompt, chat
+from verifiers.types import Prompt, chat
 
 
 class SourceError(ValueError):

@@ -19,7 +19,8 @@ from typing import Any, Sequence
 from factory.recipe import Selection, VerifierSpec
 from factory.selection import select_accepted
 from factory.stats import new_unit_stats
-from factory.types import Completion, Prompt, Verdict, build_row
+from factory.rows import build_row
+from verifiers.types import Completion, Prompt, Verdict
 from verifiers.base import Verifier
 from verifiers.registry import create_verifier
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar, Sequence
 
-from factory.types import Completion, Prompt, Verdict
+from verifiers.types import Completion, Prompt, Verdict
 
 
 class Verifier(ABC):

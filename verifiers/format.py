@@ -4,7 +4,7 @@ Checks, in order, each with its own reason:
 - `truncated`: generation stopped at the token limit (`finish_reason == "length"`); the trace is unfinished even
   if the text happens to look complete.
 - `missing_think`, `unclosed_think`, `multiple_think`, `text_before_think`: the think block is absent, never closed,
-  repeated, or preceded by prose (see `factory.types.split_think`).
+  repeated, or preceded by prose (see `verifiers.types.split_think`).
 - `empty_reasoning`, `empty_answer`: nothing inside the block, or nothing after it.
 
 Pure string work on the already-generated text: linear time, so the wall-clock bound is the text's length.
@@ -12,7 +12,7 @@ Pure string work on the already-generated text: linear time, so the wall-clock b
 
 from __future__ import annotations
 
-from factory.types import Completion, Prompt, Verdict, split_think
+from verifiers.types import Completion, Prompt, Verdict, split_think
 from verifiers.base import Verifier
 
 

@@ -42,7 +42,7 @@ from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 from langdetect.utils.ngram import NGram
 
-from factory.types import Completion, Prompt, Verdict, split_think
+from verifiers.types import Completion, Prompt, Verdict, split_think
 from verifiers.base import Verifier
 from verifiers.prose import Segment, prose_segments, script_of, weighted_letters
 

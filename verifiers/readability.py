@@ -23,7 +23,7 @@ import unicodedata
 from collections import Counter
 from typing import Sequence
 
-from factory.types import Completion, Prompt, Verdict, split_think
+from verifiers.types import Completion, Prompt, Verdict, split_think
 from verifiers.base import Verifier
 from verifiers.prose import FENCE
 

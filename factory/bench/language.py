@@ -28,7 +28,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from factory.types import THINK_CLOSE, Completion, Prompt, split_think
+from verifiers.types import THINK_CLOSE, Completion, Prompt, split_think
 from verifiers.registry import create_verifier
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "verifiers" / "fixtures" / "lang"

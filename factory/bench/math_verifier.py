@@ -20,7 +20,7 @@ import time
 from fractions import Fraction
 from typing import Callable
 
-from factory.types import Completion, Prompt, split_think
+from verifiers.types import Completion, Prompt, split_think
 
 # Structured and symbolic cases: (gold, answer, equal?). Hand-written, labels checked by hand.
 _STRUCTURED = [

@@ -34,7 +34,7 @@ def _verifier(concurrency: int, unsafe: bool = False):
 
 
 def _throughput(program: str, programs: int, repeats: int, concurrency: int) -> tuple[float, int]:
-    from factory.types import Completion, Prompt
+    from verifiers.types import Completion, Prompt
 
     tests = {"type": "stdio", "cases": [{"input": "2 3\n", "output": "5\n"}]}
     prompt = Prompt("bench", (), "add", tests)
@@ -51,8 +51,8 @@ def _throughput(program: str, programs: int, repeats: int, concurrency: int) -> 
 
 def _phases(runs: int, unsafe: bool, program: str = PHASES) -> dict[str, float]:
     """Median milliseconds per phase of one execution, measured around `Sandbox.start` and `finish`."""
-    from verifiers.sandbox import Limits
-    from verifiers.sandbox_pump import Pump
+    from verifiers.code.sandbox import Limits
+    from verifiers.code.pump import Pump
 
     verifier = _verifier(1, unsafe)
     sandbox, limits = verifier.sandbox, Limits(wall_s=10, cpu_s=10, memory_mb=512)

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
-from factory.types import Completion, Prompt
+from verifiers.types import Completion, Prompt
 
 
 @dataclass(frozen=True)

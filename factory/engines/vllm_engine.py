@@ -18,7 +18,7 @@ import threading
 from typing import Any, Sequence
 
 from factory.engines.base import Engine, SamplingConfig
-from factory.types import THINK_OPEN, Completion, Prompt
+from verifiers.types import THINK_OPEN, Completion, Prompt
 
 
 def running_on_cpu() -> bool:

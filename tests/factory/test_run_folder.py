@@ -6,7 +6,8 @@ from datasets import load_dataset
 from factory.card import render_card
 from factory.recipe import load_recipe
 from factory.run_folder import RunFolder, RunFolderError
-from factory.types import Completion, Prompt, Verdict, build_row, chat
+from factory.rows import build_row
+from verifiers.types import Completion, Prompt, Verdict, chat
 
 
 def rows(n, prompt_id="p", accepted=True, with_gold=True):

@@ -1,4 +1,5 @@
-from factory.types import Completion, Prompt, Verdict, build_row, chat, split_think
+from factory.rows import build_row
+from verifiers.types import Completion, Prompt, Verdict, chat, split_think
 
 
 def test_split_think_ok():

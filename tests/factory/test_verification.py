@@ -1,7 +1,7 @@
 from factory.recipe import Selection
 from factory.selection import select_accepted
 from factory.stats import merge_stats, pass_at_k, summarize
-from factory.types import Completion, Prompt, Verdict, chat
+from verifiers.types import Completion, Prompt, Verdict, chat
 from factory.verification import verify_unit
 from verifiers.base import Verifier
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from factory.types import Completion, Prompt
+from verifiers.types import Completion, Prompt
 
 TEST_SANDBOX_UID = 2_000_123
 """A uid nothing else on the machine uses, so stray sandbox processes can be counted by uid (when root)."""

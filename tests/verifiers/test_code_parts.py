@@ -7,10 +7,10 @@ import json
 import pytest
 
 from tests.verifiers.code_helpers import prompt
-from verifiers.code_compare import stdout_matches, values_match
-from verifiers.code_extract import extract_code
-from verifiers.code_harness import WireError, dumps, loads, to_wire
-from verifiers.code_tests import MalformedTests, parse_tests
+from verifiers.code.compare import stdout_matches, values_match
+from verifiers.code.extract import extract_code
+from verifiers.code.harness import WireError, dumps, loads, to_wire
+from verifiers.code.testcases import MalformedTests, parse_tests
 
 
 @pytest.mark.parametrize("answer,code", [

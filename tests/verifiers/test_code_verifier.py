@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from factory.types import Completion
+from verifiers.types import Completion
 from tests.verifiers.code_helpers import TEST_SANDBOX_UID, completion, prompt, verifier_kwargs
 from verifiers.code import CodeVerifier
-from verifiers.sandbox import Limits, Sandbox, SandboxUnavailableError
+from verifiers.code.sandbox import Limits, Sandbox, SandboxUnavailableError
+from verifiers.code.sandbox_check import preflight
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "prompts" / "code-sample.jsonl"
 STDIO = {"type": "stdio", "cases": [{"input": "2 3\n", "output": "5\n"}, {"input": "10 -4\n", "output": "6\n"}]}
@@ -135,7 +136,7 @@ def test_shipped_sample_problems_accept_their_reference_solutions(verifier):
 
 def test_preflight_refuses_without_bubblewrap():
     with pytest.raises(SandboxUnavailableError, match="bubblewrap"):
-        Sandbox(bwrap="/nonexistent/bwrap").preflight()
+        preflight(Sandbox(bwrap="/nonexistent/bwrap"))
 
 
 def test_unsafe_mode_is_explicit_and_says_so():

@@ -1,6 +1,6 @@
 import pytest
 
-from factory.types import Completion, Prompt, chat
+from verifiers.types import Completion, Prompt, chat
 from verifiers.registry import create_verifier
 
 PROMPT = Prompt("p", chat(None, "q"), "q", "1")

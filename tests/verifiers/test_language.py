@@ -7,7 +7,7 @@ import random
 import pytest
 
 from factory.bench.language import language_of, load_fixtures, long_trace, mix, prose_sentences
-from factory.types import Completion, Prompt
+from verifiers.types import Completion, Prompt
 from verifiers.language import LanguageVerifier, langdetect_whole_text
 from verifiers.registry import create_verifier
 

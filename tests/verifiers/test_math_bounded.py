@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from factory.types import Completion, Prompt
+from verifiers.types import Completion, Prompt
 from verifiers.bounded import BoundedRunner
 from verifiers.math import MathVerifier
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from factory.types import Completion, Prompt
+from verifiers.types import Completion, Prompt
 from verifiers.math import MathVerifier
 from verifiers.math.extract import boxed_contents, extract_answer
 from verifiers.registry import create_verifier

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from factory.types import Completion, Prompt
+from verifiers.types import Completion, Prompt
 from verifiers.math import MathVerifier
 from verifiers.math.extract import extract_answer, extract_choice
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from factory.bench.language import load_fixtures
-from factory.types import Completion, Prompt
+from verifiers.types import Completion, Prompt
 from verifiers.readability import (
     CodeInAnswerVerifier,
     FinalSummaryVerifier,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
-from factory.types import Completion, Prompt, Verdict, split_think
+from verifiers.types import Completion, Prompt, Verdict, split_think
 from verifiers.base import Verifier
 from verifiers.bounded import BoundedRunner
 from verifiers.math.extract import (FALLBACKS, Extraction, boxed_contents, extract_answer, extract_choice,

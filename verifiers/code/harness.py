@@ -2,7 +2,7 @@
 
 It is passed to the sandbox's interpreter as source text (`python3 -I -S -c <this file> MODE ...`), never imported
 from the repository inside the sandbox, so it must stay standard-library only and self-contained. The parent
-(`verifiers.code_run`) also imports this module for the value codec; nothing runs at import time.
+(`verifiers.code.run`) also imports this module for the value codec; nothing runs at import time.
 
 Modes (argv after `-c`):
   probe LIMITS                                   sandbox self-check: prints one JSON report on stdout

@@ -18,12 +18,12 @@ Every execution is a fresh `bwrap` process tree. What each one gets, and so what
 - rlimits, set inside the sandbox by the harness before any candidate code runs: CPU seconds, address space
   (memory), processes/threads, file size, open files, stack, no core files.
 - A memory+pids cgroup per sandbox where the verifier may create cgroups (root, v1 or v2;
-  `verifiers.sandbox_cgroup`): bounds the resident memory of the whole sandbox, memfd and SysV shared memory
+  `verifiers.code.cgroup`): bounds the resident memory of the whole sandbox, memfd and SysV shared memory
   included, which address-space limits do not see. A program it kills is judged `memory_limit`.
 - Wall clock: the parent kills the sandbox's pid 1 (through a pidfd, so never a recycled pid) when time is up;
   the kernel then kills every process of that pid namespace, and `finish()` returns only after pid 1 is gone,
   i.e. after every process of the sandbox is gone. bwrap's --die-with-parent takes the sandbox down too if the
-  verifier itself dies. Output sizes are capped by the parent (`verifiers.sandbox_pump`).
+  verifier itself dies. Output sizes are capped by the parent (`verifiers.code.pump`).
 
 Not covered: kernel exploits (there is no seccomp filter; the kernel's namespace and user-namespace code is
 exposed), CPU and memory-bandwidth contention between concurrent sandboxes, side channels (timing), and inside
@@ -58,11 +58,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from verifiers.sandbox_cgroup import Cgroup, CgroupLimiter
+from verifiers.code.cgroup import Cgroup, CgroupLimiter
 
 logger = logging.getLogger(__name__)
 
-HARNESS_SOURCE = (Path(__file__).with_name("code_harness.py")).read_text(encoding="utf-8")
+HARNESS_SOURCE = (Path(__file__).with_name("harness.py")).read_text(encoding="utf-8")
 SANDBOX_WORKDIR = "/tmp"
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
@@ -116,7 +116,7 @@ def default_python() -> str:
 
 
 class Execution:
-    """One running sandbox. Read its pipes with `verifiers.sandbox_pump.Pump`, then always call `finish()`."""
+    """One running sandbox. Read its pipes with `verifiers.code.pump.Pump`, then always call `finish()`."""
 
     def __init__(self, proc: subprocess.Popen, pidfd: int | None, workdir: str | None, sandbox: "Sandbox"):
         self.proc = proc
@@ -223,7 +223,7 @@ class Execution:
 
 
 class Sandbox:
-    """Starts executions of the harness (`verifiers.code_harness`) in fresh sandboxes."""
+    """Starts executions of the harness (`verifiers.code.harness`) in fresh sandboxes."""
 
     def __init__(self, *, python: str | None = None, sandbox_uid: int = 65534, tmpfs_mb: int = 64,
                  unsafe_no_sandbox: bool = False, bwrap: str = "bwrap", use_cgroup: bool = True):
@@ -237,18 +237,6 @@ class Sandbox:
         self._live: set[Execution] = set()
         self._lock = threading.Lock()
         self._closed = False
-
-    # -- start-up check -------------------------------------------------------------------------------------------
-
-    def preflight(self, limits: Limits | None = None) -> SandboxReport:
-        """Prove the isolation works here, or raise SandboxUnavailableError (see the module docstring)."""
-        from verifiers.sandbox_check import check_sandbox
-
-        report = check_sandbox(self, limits or Limits(wall_s=20, cpu_s=5, max_processes=8))
-        if self.unsafe:
-            logger.warning("!!! %s", report.summary())
-        sys.stderr.write(report.summary() + "\n")
-        return report
 
     # -- launching ------------------------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from factory.types import Prompt
+from verifiers.types import Prompt
 
 
 class MalformedTests(ValueError):

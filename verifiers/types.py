@@ -1,8 +1,9 @@
-"""The data contract: Prompt, Completion, Verdict and the Parquet row schema.
+"""The sample contract: Prompt, Completion, Verdict and the think split.
 
-Standard library only, and nothing of ours is imported here: every other module (verifiers, engines, the
-runtime, the writer) speaks in these types. The Arrow schema of an output row lives in `factory.schema`, which
-builds it from `ROW_FIELDS` below so the two cannot drift.
+Standard library only, and nothing of ours is imported here: it sits below both packages. Verifiers judge these
+types, and the pipeline (sources, engines, runtimes, the writer) makes and stores them; a third-party verifier
+needs nothing else (`from verifiers import Verifier, Verdict, Prompt, Completion`). The output row and its Arrow
+schema are the factory's business (`factory.rows`).
 """
 
 from __future__ import annotations
@@ -144,79 +145,3 @@ def chat(system_prompt: str | None, user: str) -> tuple[dict[str, str], ...]:
     turns = [] if not system_prompt else [{"role": "system", "content": system_prompt}]
     turns.append({"role": "user", "content": user})
     return tuple(turns)
-
-
-def row_id(prompt_id: str, sample_index: int) -> str:
-    """The stable id of one sample: the key that resume guarantees to be written exactly once."""
-    return f"{prompt_id}#{sample_index}"
-
-
-def build_row(
-    prompt: Prompt,
-    completion: Completion,
-    verdicts: Sequence[Verdict],
-    *,
-    accepted: bool,
-    run_info: dict[str, Any],
-) -> dict[str, Any]:
-    """One output row (accepted or rejected split) as a plain dict matching `ROW_FIELDS`.
-
-    `run_info` carries the per-run constants: model, recipe, recipe_fingerprint, sampling (dict),
-    factory_version, verifier_versions (dict).
-    """
-    split = split_think(completion.text)
-    messages = [dict(m) for m in prompt.messages] + [{"role": "assistant", "content": completion.text}]
-    rejected_by = [v.reason for v in verdicts if v.status in ("rejected", "unverifiable")]
-    return {
-        "id": row_id(prompt.prompt_id, completion.sample_index),
-        "prompt_id": prompt.prompt_id,
-        "sample_index": completion.sample_index,
-        "source": prompt.source,
-        "messages": messages,
-        "prompt": prompt.problem,
-        "completion": completion.text,
-        "reasoning": split.reasoning,
-        "answer": split.answer,
-        "gold": json.dumps(prompt.gold, ensure_ascii=False) if not isinstance(prompt.gold, str) else prompt.gold,
-        "accepted": accepted,
-        "rejection_reasons": rejected_by,
-        "verdicts": [v.to_row() for v in verdicts],
-        "finish_reason": completion.finish_reason,
-        "prompt_tokens": completion.prompt_tokens,
-        "completion_tokens": completion.completion_tokens,
-        "model": run_info.get("model", ""),
-        "recipe": run_info.get("recipe", ""),
-        "recipe_fingerprint": run_info.get("recipe_fingerprint", ""),
-        "sampling": json.dumps(run_info.get("sampling", {}), sort_keys=True),
-        "factory_version": run_info.get("factory_version", ""),
-        "verifier_versions": json.dumps(run_info.get("verifier_versions", {}), sort_keys=True),
-        "metadata": json.dumps(prompt.metadata, ensure_ascii=False, sort_keys=True, default=str),
-    }
-
-
-# Column name -> a type tag that factory.schema maps to Arrow. Order is the column order in the Parquet files.
-ROW_FIELDS: dict[str, str] = {
-    "id": "string",
-    "prompt_id": "string",
-    "sample_index": "int32",
-    "source": "string",
-    "messages": "messages",
-    "prompt": "string",
-    "completion": "string",
-    "reasoning": "string",
-    "answer": "string",
-    "gold": "string",
-    "accepted": "bool",
-    "rejection_reasons": "list<string>",
-    "verdicts": "verdicts",
-    "finish_reason": "string",
-    "prompt_tokens": "int32",
-    "completion_tokens": "int32",
-    "model": "string",
-    "recipe": "string",
-    "recipe_fingerprint": "string",
-    "sampling": "string",
-    "factory_version": "string",
-    "verifier_versions": "string",
-    "metadata": "string",
-}

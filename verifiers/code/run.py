@@ -20,11 +20,11 @@ import signal
 import time
 from dataclasses import dataclass, replace
 
-from verifiers.code_compare import stdout_matches, values_match
-from verifiers.code_harness import MEMORY_EXIT, WireError, dumps, loads, to_wire
-from verifiers.code_tests import TestSuite
-from verifiers.sandbox import Execution, Limits, Sandbox
-from verifiers.sandbox_pump import Pump, Stream
+from verifiers.code.compare import stdout_matches, values_match
+from verifiers.code.harness import MEMORY_EXIT, WireError, dumps, loads, to_wire
+from verifiers.code.testcases import TestSuite
+from verifiers.code.sandbox import Execution, Limits, Sandbox
+from verifiers.code.pump import Pump, Stream
 
 STARTUP_S = 1.0
 """Wall-clock allowance for starting a sandbox and the interpreter, on top of the program's time limit."""

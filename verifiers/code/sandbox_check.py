@@ -1,7 +1,7 @@
 """The sandbox's start-up self-check: prove each protection on this machine, or refuse with a fix.
 
 Runs the harness's `probe` mode inside a real sandbox and checks what it reports against what
-`verifiers.sandbox` promises. Results are cached per process and configuration: verifiers are created once per
+`verifiers.code.sandbox` promises. Results are cached per process and configuration: verifiers are created once per
 worker, and the check costs one sandbox start (about 0.1 s).
 """
 
@@ -12,11 +12,12 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 
-from verifiers.sandbox import Limits, Sandbox, SandboxReport, SandboxUnavailableError
-from verifiers.sandbox_pump import Pump
+from verifiers.code.sandbox import Limits, Sandbox, SandboxReport, SandboxUnavailableError
+from verifiers.code.pump import Pump
 
 logger = logging.getLogger(__name__)
 _cache: dict[tuple, SandboxReport] = {}
@@ -26,6 +27,15 @@ _USERNS_HINT = ("bubblewrap could not create a user namespace. Allow unprivilege
                 "(Debian/Ubuntu: `sysctl -w kernel.unprivileged_userns_clone=1`, `sysctl -w user.max_user_namespaces="
                 "15000`; Ubuntu 24.04+: `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` or an AppArmor "
                 "profile for bwrap; in Docker: `--security-opt seccomp=unconfined --security-opt apparmor=unconfined`)")
+
+
+def preflight(sandbox: Sandbox, limits: Limits | None = None) -> SandboxReport:
+    """Prove the isolation works here, or raise SandboxUnavailableError (see `verifiers.code.sandbox`)."""
+    report = check_sandbox(sandbox, limits or Limits(wall_s=20, cpu_s=5, max_processes=8))
+    if sandbox.unsafe:
+        logger.warning("!!! %s", report.summary())
+    sys.stderr.write(report.summary() + "\n")
+    return report
 
 
 def check_sandbox(sandbox: Sandbox, limits: Limits) -> SandboxReport:

@@ -2,14 +2,14 @@
 
 Contract:
 - The program is the last fenced Python block of the answer part (`split_think(text).answer`), see
-  `verifiers.code_extract`. The tests are `Prompt.gold` in one of the forms of `verifiers.code_tests`.
+  `verifiers.code.extract`. The tests are `Prompt.gold` in one of the forms of `verifiers.code.testcases`.
 - Verdicts: accepted when every test passed; otherwise rejected with `no_code`, `code_too_long`,
   `syntax_error`, or the first failing test's reason: `wrong_output`, `runtime_error`, `timeout`,
   `memory_limit`, `output_limit`. Tests that cannot be carried out, or malformed gold, give `unverifiable`.
   `details["tests"]` keeps every test's result (status, time, a short message); after a failure the remaining
   tests are `not_run` unless `stop_on_first_failure=False`.
 - Isolation is checked when the verifier is created (`preflight`), so a machine that cannot sandbox fails
-  before any generation is spent; see `verifiers.sandbox` for what is and is not covered.
+  before any generation is spent; see `verifiers.code.sandbox` for what is and is not covered.
 - The pass/fail decision is made in this process (or, for assert tests, in a checker process the candidate
   cannot reach); nothing the candidate prints or returns can claim success.
 - Bounded: each execution has a wall-clock limit enforced by killing its whole pid namespace, and each program
@@ -25,12 +25,13 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Sequence
 
-from factory.types import Completion, Prompt, Verdict, split_think
+from verifiers.types import Completion, Prompt, Verdict, split_think
 from verifiers.base import Verifier
-from verifiers.code_extract import extract_code
-from verifiers.code_run import RunSettings, run_suite
-from verifiers.code_tests import MalformedTests, TestSuite, parse_tests
-from verifiers.sandbox import Limits, Sandbox, SandboxReport, SandboxUnavailableError
+from verifiers.code.extract import extract_code
+from verifiers.code.run import RunSettings, run_suite
+from verifiers.code.testcases import MalformedTests, TestSuite, parse_tests
+from verifiers.code.sandbox import Limits, Sandbox, SandboxReport, SandboxUnavailableError
+from verifiers.code.sandbox_check import preflight
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class CodeVerifier(Verifier):
 
     def preflight(self) -> SandboxReport:
         """Prove the sandbox works on this machine; raises SandboxUnavailableError with a fix otherwise."""
-        return self.sandbox.preflight()
+        return preflight(self.sandbox)
 
     def check_gold(self, prompt: Prompt) -> str | None:
         try:
