@@ -13,7 +13,8 @@ import yaml
 from factory.recipe import Recipe
 
 
-def render_card(recipe: Recipe, splits: list[str], summary: dict[str, Any] | None, state: str) -> str:
+def render_card(recipe: Recipe, run_info: dict[str, Any], splits: list[str], summary: dict[str, Any] | None,
+                state: str) -> str:
     """The card's text. `state` (fingerprint, units and rows committed) goes into `dataset_info.description`:
     `datasets` keys its cache of a local folder on the card's metadata and the folder's name, not on the files,
     so without it two run folders of the same name, or one folder before and after a resume, would load stale rows.
@@ -26,7 +27,11 @@ def render_card(recipe: Recipe, splits: list[str], summary: dict[str, Any] | Non
         "dataset_info": {"description": f"r1-distill-factory run: {state}"},
         "tags": ["reasoning", "distillation", "rejection-sampling", "synthetic"],
     }
-    gen = recipe.generation
+    sampling = run_info.get("sampling") or {}
+    made_by = (f"Traces written by `{run_info.get('model', '')}` ({sampling.get('n')} samples per prompt, "
+               f"temperature {sampling.get('temperature')}, top_p {sampling.get('top_p')}, max_tokens "
+               f"{sampling.get('max_tokens')})" if sampling else
+               f"Traces made elsewhere (model: `{run_info.get('model', 'external')}`), verified here")
     lines = [
         "---",
         yaml.safe_dump(header, sort_keys=False).rstrip(),
@@ -34,10 +39,9 @@ def render_card(recipe: Recipe, splits: list[str], summary: dict[str, Any] | Non
         "",
         f"# {recipe.name}: rejection-sampled reasoning traces",
         "",
-        f"Traces written by `{gen.model}` ({gen.n} samples per prompt, temperature {gen.temperature}, "
-        f"top_p {gen.top_p}, max_tokens {gen.max_tokens}) and checked by the verifiers "
+        f"{made_by} and checked by the verifiers "
         f"{', '.join(f'`{v.name}`' for v in recipe.verifiers) or '(none)'}. "
-        f"Made with r1-distill-factory, recipe fingerprint `{recipe.fingerprint()}`.",
+        f"Made with r1-distill-factory, run fingerprint `{run_info.get('recipe_fingerprint', '')}`.",
         "",
         "```python",
         "from datasets import load_dataset",
@@ -54,9 +58,13 @@ def render_card(recipe: Recipe, splits: list[str], summary: dict[str, Any] | Non
             "## Funnel",
             "",
             f"- prompts: {summary['prompts']} (skipped: {summary['skipped_prompts']})",
+            *(f"- dropped before generation, `{reason}`: {count}"
+              for reason, count in summary.get("dropped_prompts", {}).items()),
             f"- generated: {funnel['generated']}",
-            *(f"- rejected `{reason}`: {count}" for reason, count in funnel["rejected_by_reason"].items()),
-            f"- accepted: {funnel['accepted']} (kept after selection: {funnel['selected']})",
+            *(f"- `{reason}`: {count}" for reason, count in funnel["rejected_by_reason"].items()),
+            f"- passed (every verifier accepted): {funnel['passed']}",
+            f"- accepted (the `accepted` split): {funnel['accepted']}",
+            f"- rejected: {funnel['rejected']}",
             *(f"- {name}: {value}" for name, value in summary["estimates"].items()),
             f"- complete: {summary['complete']}",
             "",

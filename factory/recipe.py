@@ -1,9 +1,12 @@
 """Recipes: declarative YAML (recipes/<name>.yaml) loaded into typed, validated settings, plus their fingerprint.
 
-A recipe may `extends:` another by name; keys are deep-merged, the child winning. Command-line overrides
-(`--set generation.temperature=0.7`) are applied last, parsed as YAML scalars. Every error names the recipe file and
-the dotted key. The fingerprint hashes exactly the settings that change which rows a run writes (prompts, template,
-generation, verifiers, selection, output, limit), not the resources, so a run can be resumed on more GPUs.
+A recipe may `extends:` another by name (a shipped recipe) or by path (relative to the recipe's own folder); keys
+are deep-merged, the child winning. Command-line overrides (`--set generation.temperature=0.7`) are applied last,
+parsed as YAML. Every value is checked where it is declared: each field's type and bounds sit beside it
+(`bounded(...)`), and each verifier's parameters are checked by the verifier's own constructor when the recipe loads.
+Every error names the recipe file and the dotted key. The fingerprint hashes exactly the settings that change which
+rows a run writes (prompts, template, generation, verifiers, selection, output, limit), not the resources, so a run
+can be resumed on more GPUs; a local prompt path enters it resolved, so `a.jsonl` and `/abs/a.jsonl` are one run.
 """
 
 from __future__ import annotations
@@ -14,19 +17,29 @@ import difflib
 import hashlib
 import inspect
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RECIPES_DIR = PROJECT_ROOT / "recipes"
+from factory.paths import resolve_data_path, shipped
+
 R1_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 
 
 class RecipeError(ValueError):
     """A recipe that cannot be used; the message names the file and the key."""
+
+
+def bounded(default: Any, lo: float | None = None, hi: float | None = None, *, lo_open: bool = False) -> Any:
+    """A numeric field with its bounds beside it (checked at load time, with the file and key in the message)."""
+    return field(default=default, metadata={"lo": lo, "hi": hi, "lo_open": lo_open})
+
+
+def recipes_dir() -> Path:
+    return shipped("recipes")
 
 
 @dataclass
@@ -39,8 +52,19 @@ class PromptSource:
     """The Hub dataset's configuration name, if it has several."""
     split: str = "train"
     """The Hub dataset's split."""
+    revision: str | None = None
+    """The Hub dataset's revision (a commit or tag); recorded in the run's identity (default: what the Hub serves)."""
     columns: dict[str, str] = field(default_factory=lambda: {"id": "id", "problem": "problem", "gold": "answer"})
-    """Our field -> the dataset's column. `id` is optional in the data (row numbers are used when it is absent)."""
+    """Our field -> the dataset's column: `problem` and `gold` required, `id` optional (row numbers are used when it
+    is absent), `language` optional (a per-prompt language code for the language verifier)."""
+    keep_columns: list[str] = field(default_factory=list)
+    """Further source columns copied into each output row's `metadata` (nothing else of the source is kept)."""
+    decontaminate: dict[str, Any] | None = None
+    """Drop prompts that share a word n-gram with a benchmark, before any generation:
+    `{against: [FILE | HUB_ID | {path|hub_id, column, config, split, name}], ngram: 8}` (see factory/curation)."""
+    dedup: dict[str, Any] | None = None
+    """Drop duplicate prompts before generation: `{exact: true, near: false, threshold: 0.8, num_perm: 128}`
+    (exact after normalisation; near = MinHash LSH at that Jaccard threshold)."""
 
 
 @dataclass
@@ -55,13 +79,13 @@ class Template:
 class Generation:
     model: str = "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"
     """Hub id or local folder of the teacher."""
-    n: int = 8
+    n: int = bounded(8, 1, 100_000)
     """Samples per prompt (one request with SamplingParams(n=...))."""
-    temperature: float = 0.6
+    temperature: float = bounded(0.6, 0, 2)
     """R1 recommends 0.5-0.7 (0.6) to avoid endless repetition or incoherent output."""
-    top_p: float = 0.95
+    top_p: float = bounded(0.95, 0, 1, lo_open=True)
     """R1's recommended nucleus sampling."""
-    max_tokens: int = 32768
+    max_tokens: int = bounded(32768, 1, 10_000_000)
     """Per sample; R1's evaluations used 32,768. Samples that hit it are rejected as `truncated`."""
 
 
@@ -75,7 +99,7 @@ class VerifierSpec:
 
 @dataclass
 class Selection:
-    max_accepted_per_prompt: int = 4
+    max_accepted_per_prompt: int = bounded(4, 1, 100_000)
     """Keep at most this many accepted samples per prompt (the rest go to `rejected` as `not_selected`)."""
     strategy: str = "first"
     """Which accepted samples to keep: first (by sample index), shortest (fewest completion tokens), random (seeded)."""
@@ -83,7 +107,7 @@ class Selection:
 
 @dataclass
 class Output:
-    prompts_per_shard: int = 64
+    prompts_per_shard: int = bounded(64, 1, 1_000_000)
     """Prompts per work unit; one Parquet shard per split per unit. The unit of scheduling and of resume."""
     keep_rejected: bool = True
     """Write rejected samples to data/rejected (raw material for audits and preference pairs)."""
@@ -91,16 +115,19 @@ class Output:
 
 @dataclass
 class Resources:
-    engine_actors: int = 1
+    engine_actors: int = bounded(1, 1, 10_000)
     """Ray actors that each own one vLLM engine."""
-    gpus_per_actor: float = 1
+    gpus_per_actor: float = bounded(1, 0, 64)
     """GPUs reserved per engine actor (0 on CPU machines; set to tensor_parallel_size for TP > 1)."""
-    cpus_per_actor: float = 1
+    cpus_per_actor: float = bounded(1, 0, 1024)
     """CPUs reserved per engine actor in Ray's accounting."""
-    tensor_parallel_size: int = 1
+    tensor_parallel_size: int = bounded(1, 1, 64)
     """vLLM tensor parallelism inside one engine."""
-    verify_cpus: int = 1
-    """Concurrent verification tasks (each a Ray task with one CPU)."""
+    verify_cpus: int = bounded(1, 1, 10_000)
+    """Concurrent verification tasks (each a Ray actor with one CPU)."""
+    wait_timeout_s: float = bounded(1800, 0, 7 * 24 * 3600, lo_open=True)
+    """How long to wait for the engine actors to get their resources on a cluster before giving up (a local
+    instance that can never provide them fails at once)."""
     engine_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra `vllm.LLM(...)` arguments (dtype, max_model_len, enforce_eager, gpu_memory_utilization, ...)."""
 
@@ -116,14 +143,16 @@ class Recipe:
     selection: Selection = field(default_factory=Selection)
     output: Output = field(default_factory=Output)
     resources: Resources = field(default_factory=Resources)
-    limit: int | None = None
+    limit: int | None = bounded(None, 1, None)
     """Use only the first `limit` prompts of the source."""
     source_file: str = ""
     """The YAML file this recipe came from (not part of the fingerprint)."""
 
     def fingerprinted(self) -> dict[str, Any]:
-        """The settings that decide which rows a run writes, as plain data."""
+        """The settings that decide which rows a run writes, as plain data (a local prompt path resolved)."""
         data = dataclasses.asdict(self)
+        if data["prompts"]["path"]:
+            data["prompts"]["path"] = str(resolve_data_path(data["prompts"]["path"]))
         return {k: data[k] for k in ("prompts", "template", "generation", "verifiers", "selection", "output", "limit")}
 
     def fingerprint(self) -> str:
@@ -141,14 +170,20 @@ _SECTIONS = {"prompts": PromptSource, "template": Template, "generation": Genera
 _TOP_KEYS = {"name", "description", "extends", "verifiers", "limit", *_SECTIONS}
 
 
-def recipe_path(name_or_path: str) -> Path:
-    """A recipe name (`math`) resolves to recipes/math.yaml; anything that exists as a file is used as is."""
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+def recipe_path(name_or_path: str, relative_to: Path | None = None) -> Path:
+    """A recipe name (`math`) resolves to the shipped recipes/math.yaml; a path (anything ending in .yaml/.yml or
+    containing a slash) is used as is, relative paths against `relative_to` (the folder of the recipe that names it
+    in `extends:`) or else the working folder."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        if relative_to is not None and not candidate.is_absolute():
+            candidate = relative_to / candidate
+        if candidate.is_dir():
+            raise RecipeError(f"recipe {candidate}: is a folder, not a YAML file")
         if not candidate.is_file():
             raise RecipeError(f"recipe file not found: {candidate}")
         return candidate
-    path = RECIPES_DIR / f"{name_or_path}.yaml"
+    path = recipes_dir() / f"{name_or_path}.yaml"
     if not path.is_file():
         names = list_recipes()
         close = difflib.get_close_matches(name_or_path, names, n=1)
@@ -158,7 +193,8 @@ def recipe_path(name_or_path: str) -> Path:
 
 
 def list_recipes() -> list[str]:
-    return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
+    """The names of the shipped recipes (inside the installed package, or the checkout's recipes/)."""
+    return sorted(p.stem for p in recipes_dir().glob("*.yaml"))
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -191,7 +227,7 @@ def _raw_recipe(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if not isinstance(parent, str):
         raise RecipeError(f"{path}: key 'extends' must be a recipe name, got {parent!r}")
     try:
-        base = _raw_recipe(recipe_path(parent), seen + (path.resolve(),))
+        base = _raw_recipe(recipe_path(parent, relative_to=path.resolve().parent), seen + (path.resolve(),))
     except RecipeError as exc:
         raise RecipeError(f"{path}: key 'extends': {exc}") from exc
     base.pop("name", None)
@@ -212,30 +248,63 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], origin: str) -> 
             node = node.setdefault(key, {})
             if not isinstance(node, dict):
                 raise RecipeError(f"{origin}: override '{dotted}': '{key}' is not a section")
-        node[keys[-1]] = yaml.safe_load(raw) if raw.strip() else None
+        if not all(keys):
+            raise RecipeError(f"{origin}: override '{item}': empty key")
+        try:
+            node[keys[-1]] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            problem = str(exc).splitlines()[0]
+            raise RecipeError(f"{origin}: override '{item}': the value is not valid YAML ({problem}); quote "
+                              "strings with special characters, e.g. --set 'key=\"a: b\"'") from None
     return data
 
 
 def _check_type(value: Any, expected: Any, where: str) -> Any:
-    """Light type check of YAML scalars against a dataclass field annotation (a string under `from __future__`)."""
-    annotation = str(expected)
+    """Type check of YAML values against a dataclass field annotation (a string under `from __future__`)."""
+    annotation = str(expected).replace(" ", "")
+    optional = "None" in annotation
+    base = annotation.replace("|None", "")
     if value is None:
-        if "None" in annotation:
+        if optional:
             return None
         raise RecipeError(f"{where}: must not be empty")
-    if annotation.startswith("dict") and not isinstance(value, dict):
-        raise RecipeError(f"{where}: must be a mapping, got {value!r}")
-    if annotation.startswith(("int", "float")) and not annotation.startswith("int | None") and isinstance(value, bool):
+    if base.startswith("dict"):
+        if not isinstance(value, dict):
+            raise RecipeError(f"{where}: must be a mapping, got {value!r}")
+        if base == "dict[str,str]" and not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise RecipeError(f"{where}: must map names to column names (strings), got {value!r}")
+        return value
+    if base.startswith("list"):
+        if not isinstance(value, list):
+            raise RecipeError(f"{where}: must be a list, got {value!r}")
+        if base == "list[str]" and not all(isinstance(v, str) for v in value):
+            raise RecipeError(f"{where}: must be a list of strings, got {value!r}")
+        return value
+    if base in ("int", "float") and isinstance(value, bool):
         raise RecipeError(f"{where}: must be a number, got {value!r}")
-    if annotation.startswith("int") and not isinstance(value, int):
+    if base == "int" and not isinstance(value, int):
         raise RecipeError(f"{where}: must be an integer, got {value!r}")
-    if annotation.startswith("float") and not isinstance(value, (int, float)):
-        raise RecipeError(f"{where}: must be a number, got {value!r}")
-    if annotation == "bool" and not isinstance(value, bool):
+    if base == "float":
+        if not isinstance(value, (int, float)):
+            raise RecipeError(f"{where}: must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise RecipeError(f"{where}: must be a finite number, got {value!r}")
+        value = float(value)
+    if base == "bool" and not isinstance(value, bool):
         raise RecipeError(f"{where}: must be true or false, got {value!r}")
-    if annotation.startswith("str") and not isinstance(value, str):
+    if base == "str" and not isinstance(value, str):
         raise RecipeError(f"{where}: must be a string, got {value!r}")
-    return float(value) if annotation == "float" else value
+    return value
+
+
+def _check_bounds(value: Any, meta: Any, where: str) -> None:
+    if value is None or not meta or ("lo" not in meta):
+        return
+    lo, hi, lo_open = meta["lo"], meta["hi"], meta["lo_open"]
+    if lo is not None and (value <= lo if lo_open else value < lo):
+        raise RecipeError(f"{where}: must be {'>' if lo_open else '>='} {lo:g}, got {value!r}")
+    if hi is not None and value > hi:
+        raise RecipeError(f"{where}: must be <= {hi:g}, got {value!r}")
 
 
 def _build_section(cls: type, data: Any, where: str) -> Any:
@@ -247,7 +316,12 @@ def _build_section(cls: type, data: Any, where: str) -> Any:
             close = difflib.get_close_matches(key, list(fields), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise RecipeError(f"{where}: unknown key '{key}'{hint}")
-    return cls(**{k: _check_type(v, fields[k].type, f"{where}.{k}") for k, v in data.items()})
+    values = {}
+    for key, value in data.items():
+        value = _check_type(value, fields[key].type, f"{where}.{key}")
+        _check_bounds(value, fields[key].metadata, f"{where}.{key}")
+        values[key] = value
+    return cls(**values)
 
 
 def _build_verifiers(data: Any, origin: str) -> list[VerifierSpec]:
@@ -266,33 +340,36 @@ def _build_verifiers(data: Any, origin: str) -> list[VerifierSpec]:
             raise RecipeError(f"{where}.name: {exc}") from exc
         try:
             inspect.signature(cls).bind(**spec.params)
-        except TypeError as exc:
+            cls.check_params(**spec.params)
+        except (TypeError, ValueError) as exc:
             raise RecipeError(f"{where}.params: {exc} (see `{cls.__module__}.{cls.__name__}`)") from exc
         specs.append(spec)
     return specs
 
 
 def _validate(recipe: Recipe, origin: str) -> None:
+    columns = recipe.prompts.columns
     checks = [
-        (recipe.generation.n >= 1, "generation.n must be at least 1"),
-        (recipe.generation.max_tokens >= 1, "generation.max_tokens must be at least 1"),
-        (0 < recipe.generation.top_p <= 1, "generation.top_p must be in (0, 1]"),
-        (recipe.generation.temperature >= 0, "generation.temperature must be >= 0"),
-        (recipe.output.prompts_per_shard >= 1, "output.prompts_per_shard must be at least 1"),
-        (recipe.selection.max_accepted_per_prompt >= 1, "selection.max_accepted_per_prompt must be at least 1"),
         (recipe.selection.strategy in ("first", "shortest", "random"),
          "selection.strategy must be one of first, shortest, random"),
         (bool(recipe.prompts.path) != bool(recipe.prompts.hub_id), "prompts: set exactly one of 'path' and 'hub_id'"),
-        ("problem" in recipe.prompts.columns and "gold" in recipe.prompts.columns,
-         "prompts.columns must map 'problem' and 'gold'"),
-        (recipe.resources.engine_actors >= 1, "resources.engine_actors must be at least 1"),
-        (recipe.resources.verify_cpus >= 1, "resources.verify_cpus must be at least 1"),
-        (recipe.limit is None or recipe.limit >= 1, "limit must be at least 1"),
+        ("problem" in columns and "gold" in columns, "prompts.columns must map 'problem' and 'gold'"),
+        (not set(columns) - {"id", "problem", "gold", "language"},
+         f"prompts.columns: unknown field(s) {sorted(set(columns) - {'id', 'problem', 'gold', 'language'})} "
+         "(map id, problem, gold, language; copy other columns with prompts.keep_columns)"),
         (len({v.name for v in recipe.verifiers}) == len(recipe.verifiers), "verifiers: a verifier is listed twice"),
     ]
     for ok, message in checks:
         if not ok:
             raise RecipeError(f"{origin}: {message}")
+    if recipe.prompts.decontaminate is not None or recipe.prompts.dedup is not None:
+        from factory.curation.settings import parse_decontaminate, parse_dedup
+
+        for key, parse in (("decontaminate", parse_decontaminate), ("dedup", parse_dedup)):
+            try:
+                parse(getattr(recipe.prompts, key), f"prompts.{key}")
+            except (TypeError, ValueError) as exc:
+                raise RecipeError(f"{origin}: key 'prompts.{key}': {exc}") from exc
     try:
         recipe.template.user_template.format(problem="x")
     except (KeyError, IndexError, ValueError) as exc:
@@ -315,12 +392,18 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe
         name=str(data.get("name") or path.stem),
         description=str(data.get("description") or ""),
         verifiers=_build_verifiers(data.get("verifiers", []), origin),
-        limit=_check_type(data.get("limit"), "int | None", f"{origin}: key 'limit'"),
+        limit=_checked_limit(data.get("limit"), origin),
         source_file=origin,
         **sections,
     )
     _validate(recipe, origin)
     return recipe
+
+
+def _checked_limit(value: Any, origin: str) -> int | None:
+    value = _check_type(value, "int | None", f"{origin}: key 'limit'")
+    _check_bounds(value, {"lo": 1, "hi": None, "lo_open": False}, f"{origin}: key 'limit'")
+    return value
 
 
 def fingerprint_diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

@@ -1,8 +1,19 @@
-"""The output row: how one verified sample is stored, and the one explicit Arrow schema every shard is written with.
+"""The output rows: how a verified sample (and a preference pair) is stored, and the one explicit Arrow schema of
+each kind of shard.
 
-`build_row` is the only place a row is made and `ROW_FIELDS` the only list of its columns; `ROW_SCHEMA` is built
-from it, so a column that is all null in one shard keeps its type and `datasets.load_dataset(run_dir)` never has to
-guess (and fail to cast) across shards.
+The columns are TRL's, so its trainers read a split as is:
+- sample rows (the `accepted` and `rejected` splits) are TRL's conversational prompt-completion form: `prompt` is
+  the templated chat sent to the teacher (system and user turns, the instruction included) and `completion` the
+  assistant turn (`<think>…</think>` and the answer). `SFTTrainer` applies the chat template, ends the turn with the
+  template's end-of-turn token, and puts the loss on the completion only (its default for this form);
+  `GRPOTrainer` reads `prompt` and passes `gold` to reward functions. No other column has a name a TRL trainer
+  reads (`text`, `messages`, `chosen`, `rejected`, `label`): the bare problem is `problem`.
+- pair rows (the `pairs` config) are TRL's conversational preference form with an explicit prompt: `prompt`,
+  `chosen`, `rejected`, which `DPOTrainer` reads as is.
+
+`build_row` / `build_pair` are the only places rows are made and `ROW_FIELDS` / `PAIR_FIELDS` the only lists of
+their columns; the Arrow schemas are built from them, so a column that is all null in one shard keeps its type and
+`datasets.load_dataset(run_dir)` never has to guess (and fail to cast) across shards.
 """
 
 from __future__ import annotations
@@ -20,6 +31,32 @@ def row_id(prompt_id: str, sample_index: int) -> str:
     return f"{prompt_id}#{sample_index}"
 
 
+def gold_text(gold: Any) -> str:
+    """The gold data as stored: a string answer as is, anything else (code tests) as JSON."""
+    return gold if isinstance(gold, str) else json.dumps(gold, ensure_ascii=False)
+
+
+def build_pair(prompt: Prompt, chosen: Completion, rejected: Completion, rejected_reasons: Sequence[str],
+               run_info: dict[str, Any]) -> dict[str, Any]:
+    """One preference pair: a verified sample (chosen) and a wrong one (rejected) of the same prompt."""
+    return {
+        "id": f"{row_id(prompt.prompt_id, chosen.sample_index)}>{rejected.sample_index}",
+        "prompt_id": prompt.prompt_id,
+        "source": prompt.source,
+        "prompt": [dict(m) for m in prompt.messages],
+        "chosen": [{"role": "assistant", "content": chosen.text}],
+        "rejected": [{"role": "assistant", "content": rejected.text}],
+        "problem": prompt.problem,
+        "gold": gold_text(prompt.gold),
+        "chosen_id": row_id(prompt.prompt_id, chosen.sample_index),
+        "rejected_id": row_id(prompt.prompt_id, rejected.sample_index),
+        "rejected_reasons": list(rejected_reasons),
+        "model": run_info.get("model", ""),
+        "recipe": run_info.get("recipe", ""),
+        "recipe_fingerprint": run_info.get("recipe_fingerprint", ""),
+    }
+
+
 def build_row(
     prompt: Prompt,
     completion: Completion,
@@ -34,19 +71,18 @@ def build_row(
     factory_version, verifier_versions (dict).
     """
     split = split_think(completion.text)
-    messages = [dict(m) for m in prompt.messages] + [{"role": "assistant", "content": completion.text}]
-    rejected_by = [v.reason for v in verdicts if v.status in ("rejected", "unverifiable")]
+    rejected_by = [f"{v.name}:{v.reason}" for v in verdicts if v.status in ("rejected", "unverifiable")]
     return {
         "id": row_id(prompt.prompt_id, completion.sample_index),
         "prompt_id": prompt.prompt_id,
         "sample_index": completion.sample_index,
         "source": prompt.source,
-        "messages": messages,
-        "prompt": prompt.problem,
-        "completion": completion.text,
+        "prompt": [dict(m) for m in prompt.messages],
+        "completion": [{"role": "assistant", "content": completion.text}],
+        "problem": prompt.problem,
         "reasoning": split.reasoning,
         "answer": split.answer,
-        "gold": json.dumps(prompt.gold, ensure_ascii=False) if not isinstance(prompt.gold, str) else prompt.gold,
+        "gold": gold_text(prompt.gold),
         "accepted": accepted,
         "rejection_reasons": rejected_by,
         "verdicts": [v.to_row() for v in verdicts],
@@ -63,15 +99,37 @@ def build_row(
     }
 
 
-# Column name -> a type tag that factory.schema maps to Arrow. Order is the column order in the Parquet files.
+def unwritable_field(row: dict[str, Any]) -> str | None:
+    """The first column of `row` holding text that cannot be stored (not encodable as UTF-8: a lone surrogate
+    such as "\\ud800" from a JSON input or an HTTP answer), else None. Parquet would fail the whole shard on it."""
+    def bad(value: Any) -> bool:
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+            return False
+        if isinstance(value, dict):
+            return any(bad(v) for v in value.values())
+        if isinstance(value, (list, tuple)):
+            return any(bad(v) for v in value)
+        return False
+
+    for name, value in row.items():
+        if bad(value):
+            return name
+    return None
+
+
+# Column name -> a type tag that `_ARROW_TYPES` below maps to Arrow. Order is the column order in the Parquet files.
 ROW_FIELDS: dict[str, str] = {
     "id": "string",
     "prompt_id": "string",
     "sample_index": "int32",
     "source": "string",
-    "messages": "messages",
-    "prompt": "string",
-    "completion": "string",
+    "prompt": "messages",
+    "completion": "messages",
+    "problem": "string",
     "reasoning": "string",
     "answer": "string",
     "gold": "string",
@@ -91,6 +149,23 @@ ROW_FIELDS: dict[str, str] = {
 }
 
 
+PAIR_FIELDS: dict[str, str] = {
+    "id": "string",
+    "prompt_id": "string",
+    "source": "string",
+    "prompt": "messages",
+    "chosen": "messages",
+    "rejected": "messages",
+    "problem": "string",
+    "gold": "string",
+    "chosen_id": "string",
+    "rejected_id": "string",
+    "rejected_reasons": "list<string>",
+    "model": "string",
+    "recipe": "string",
+    "recipe_fingerprint": "string",
+}
+
 _MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
 _VERDICT = pa.struct([
     ("name", pa.string()),
@@ -109,9 +184,16 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 ROW_SCHEMA = pa.schema([pa.field(name, _ARROW_TYPES[tag]) for name, tag in ROW_FIELDS.items()])
+PAIR_SCHEMA = pa.schema([pa.field(name, _ARROW_TYPES[tag]) for name, tag in PAIR_FIELDS.items()])
+PAIRS_SPLIT = "pairs"
 
 
-def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """Rows (dicts from `build_row`) as a table with exactly `ROW_SCHEMA`, even when empty."""
-    return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
+def schema_of(split: str) -> pa.Schema:
+    """The schema of a split's shards: pair rows for `pairs`, sample rows for every other split."""
+    return PAIR_SCHEMA if split == PAIRS_SPLIT else ROW_SCHEMA
+
+
+def rows_to_table(rows: list[dict[str, Any]], split: str = "accepted") -> pa.Table:
+    """Rows (dicts from `build_row` / `build_pair`) as a table with exactly the split's schema, even when empty."""
+    return pa.Table.from_pylist(rows, schema=schema_of(split))
 

@@ -19,6 +19,7 @@ flock, released by the kernel when the process dies, so a `kill -9` never leaves
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -26,13 +27,44 @@ from typing import Any, Iterable
 
 import pyarrow.parquet as pq
 
-from factory.rows import ROW_SCHEMA, rows_to_table
+from factory.rows import rows_to_table, schema_of
 
-SPLITS = ("accepted", "rejected")
+SPLITS = ("accepted", "rejected", "pairs")
 
 
 class RunFolderError(RuntimeError):
-    """The folder cannot be used for this run (locked by another process, or made by a different recipe)."""
+    """The folder cannot be used for this run (not a run folder, or made by a different recipe or input)."""
+
+
+class RunFolderLocked(RunFolderError):
+    """Another process holds the folder's lock."""
+
+
+META_DIR = ".factory"
+RUN_INFO = "run.json"
+
+
+def is_run_folder(root: Path) -> bool:
+    """A folder this factory made: its own metadata says so (`.factory/run.json`)."""
+    return (root / META_DIR / RUN_INFO).is_file()
+
+
+def _only_our_skeleton(root: Path) -> bool:
+    """True for a folder holding nothing but the empty layout `RunFolder` creates before `run.json` (a run that
+    died in its first instant): no file outside `.factory/`, and no data files at all."""
+    for path in root.rglob("*"):
+        rel = path.relative_to(root).parts
+        if path.is_file() and rel[0] != META_DIR:
+            return False
+    return True
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -70,16 +102,27 @@ class RunFolder:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def __enter__(self) -> "RunFolder":
-        for folder in (self.units_dir, self.tmp_dir, *(self.root / "data" / s for s in SPLITS)):
-            folder.mkdir(parents=True, exist_ok=True)
+        # Never write into a folder we did not make: a non-empty folder without our metadata is refused, so
+        # nothing of the user's (a README.md, a manifest, files under data/) is overwritten or deleted.
+        if self.root.exists() and not self.root.is_dir():
+            raise RunFolderError(f"{self.root}: exists and is not a folder; choose another --out")
+        if self.root.is_dir() and any(self.root.iterdir()) and not is_run_folder(self.root) \
+                and not _only_our_skeleton(self.root):
+            raise RunFolderError(f"{self.root}: not a run folder (no {META_DIR}/{RUN_INFO}) and not empty; refusing "
+                                 "to write into it. Choose a new or empty --out folder")
+        try:
+            for folder in (self.units_dir, self.tmp_dir, *(self.root / "data" / s for s in SPLITS)):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunFolderError(f"{self.root}: cannot create the run folder: {exc.strerror or exc}") from exc
         fd = os.open(self.meta / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise RunFolderError(f"{self.root}: another factory process (pid {holder}) is writing to this folder; "
-                                 "wait for it to finish or stop it") from None
+            raise RunFolderLocked(f"{self.root}: another factory process (pid {holder}) is writing to this folder; "
+                                  "wait for it to finish or stop it") from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._lock_fd = fd
@@ -95,11 +138,11 @@ class RunFolder:
 
     # -- fingerprint -----------------------------------------------------------------------------------------
     def read_run_info(self) -> dict[str, Any] | None:
-        path = self.meta / "run.json"
+        path = self.meta / RUN_INFO
         return json.loads(path.read_text()) if path.is_file() else None
 
     def write_run_info(self, info: dict[str, Any]) -> None:
-        atomic_write_json(self.meta / "run.json", info, self.tmp_dir)
+        atomic_write_json(self.meta / RUN_INFO, info, self.tmp_dir)
 
     # -- units -----------------------------------------------------------------------------------------------
     def shard_path(self, split: str, unit: int) -> Path:
@@ -119,19 +162,45 @@ class RunFolder:
         return done
 
     def commit_unit(self, unit: int, rows_by_split: dict[str, list[dict[str, Any]]], marker: dict[str, Any]) -> None:
-        """Write the unit's shards, then its marker (the commit point)."""
+        """Write the unit's shards, then its marker (the commit point). The marker records each shard's rows,
+        size and sha256, so a resume can tell a damaged shard from a whole one (`damaged_units`)."""
+        shards = {}
         for split, rows in rows_by_split.items():
             path = self.shard_path(split, unit)
             tmp = self.tmp_dir / f"{split}-{path.name}.tmp"
             if rows:
-                pq.write_table(rows_to_table(rows), tmp, compression="zstd")
+                pq.write_table(rows_to_table(rows, split), tmp, compression="zstd")
             else:  # no row groups at all: readers (datasets) choke on a single zero-row group
-                pq.ParquetWriter(tmp, ROW_SCHEMA, compression="zstd").close()
+                pq.ParquetWriter(tmp, schema_of(split), compression="zstd").close()
             with tmp.open("rb") as handle:
                 os.fsync(handle.fileno())
+            shards[split] = {"rows": len(rows), "bytes": tmp.stat().st_size, "sha256": file_sha256(tmp)}
             os.replace(tmp, path)
             _fsync_dir(path.parent)
-        atomic_write_json(self.marker_path(unit), marker, self.tmp_dir)
+        atomic_write_json(self.marker_path(unit), {**marker, "shards": shards}, self.tmp_dir)
+
+    def damaged_units(self, markers: dict[int, dict[str, Any]]) -> dict[int, str]:
+        """Committed units whose shards are missing or differ from their marker: unit -> what is wrong.
+        Checks size first (cheap), then the sha256 of every shard."""
+        damaged = {}
+        for unit, marker in markers.items():
+            for split, expected in marker.get("shards", {}).items():
+                path = self.shard_path(split, unit)
+                if not path.is_file():
+                    damaged[unit] = f"{path.relative_to(self.root)} is missing"
+                elif path.stat().st_size != expected["bytes"]:
+                    damaged[unit] = (f"{path.relative_to(self.root)} has {path.stat().st_size} bytes, "
+                                     f"its marker says {expected['bytes']}")
+                elif file_sha256(path) != expected["sha256"]:
+                    damaged[unit] = f"{path.relative_to(self.root)} differs from its marker's checksum"
+                if unit in damaged:
+                    break
+        return damaged
+
+    def drop_marker(self, unit: int) -> None:
+        """Forget a committed unit (its shards are damaged): it is redone whole and its shards replaced."""
+        self.marker_path(unit).unlink(missing_ok=True)
+        _fsync_dir(self.units_dir)
 
     def remove_orphan_shards(self, valid_units: Iterable[int]) -> None:
         """Remove shards of units that no longer exist (cannot happen within one fingerprint; defensive)."""

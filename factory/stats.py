@@ -1,7 +1,17 @@
-"""Run statistics: the funnel (generated, each reject reason, accepted), pass@k estimates, tokens, wall time.
+"""Run statistics: the funnel, pass@k estimates, tokens, wall time.
 
-Each work unit's marker holds a `UnitStats` dict; the run's stats are their sum, so `factory stats` works on a
-finished or a running folder alike, and the figures survive a crash with the units they describe.
+One word per count, the same in the funnel, stats.json, manifest.json, the dataset card and the README:
+- `generated`: samples the teacher wrote (or the input held, for `factory verify`);
+- `passed`: samples that every verifier accepted;
+- `accepted`: rows in the `accepted` split (passed, and kept by selection);
+- `rejected`: every other sample (`generated - accepted`): failed a verifier, was unverifiable, or passed but was
+  not kept (`selection:not_selected`, `selection:outside_pass_rate_band`, `selection:duplicate_completion`);
+  the `rejected` split holds exactly these rows when the recipe keeps them.
+Reason keys are `verifier:reason`, exactly as the rows' `rejection_reasons` hold them, so a filter copied from the
+funnel matches the data.
+
+Each work unit's marker holds its unit stats; `RunTotals` adds them up as units are committed (constant work per
+commit), and `factory stats` rebuilds the same totals from the markers of a finished or running folder.
 """
 
 from __future__ import annotations
@@ -9,6 +19,9 @@ from __future__ import annotations
 from collections import Counter
 from math import comb
 from typing import Any, Iterable
+
+COUNT_KEYS = ("prompts", "generated", "passed", "accepted", "rejected", "unverifiable", "prompt_tokens",
+              "completion_tokens")
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -19,77 +32,99 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def new_unit_stats() -> dict[str, Any]:
-    return {
-        "prompts": 0, "generated": 0, "accepted": 0, "selected": 0, "rejected": 0, "unverifiable": 0,
-        "reasons": {}, "prompt_tokens": 0, "completion_tokens": 0, "per_prompt": [],
-    }
+    return {**{key: 0 for key in COUNT_KEYS}, "reasons": {}, "per_prompt": []}
 
 
-def merge_stats(units: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Sum unit stats into run totals (reasons summed by key, per-prompt (n, c) pairs concatenated)."""
-    total = new_unit_stats()
-    reasons: Counter[str] = Counter()
+class RunTotals:
+    """Running totals over committed units: `add` costs the size of one unit, whatever the length of the run.
+    Per-prompt outcomes are kept as a histogram of (samples, passed) pairs: a handful of distinct pairs however
+    many prompts, and pass@k is exact for any k from it."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.outcomes: Counter[tuple[int, int]] = Counter()
+
+    def add(self, unit: dict[str, Any]) -> None:
+        for key in COUNT_KEYS:
+            self.counts[key] += unit.get(key, 0)
+        self.reasons.update(unit.get("reasons", {}))
+        self.outcomes.update(tuple(p) for p in unit.get("per_prompt", []))
+
+    def estimates(self) -> dict[str, float]:
+        """pass@1 and pass@n (n the largest sample count of any prompt), each over the prompts with >= k samples."""
+        n_max = max((n for n, _ in self.outcomes), default=0)
+        estimates = {}
+        for k in sorted({1, n_max} - {0}):
+            usable = [(pair, count) for pair, count in self.outcomes.items() if pair[0] >= k]
+            prompts = sum(count for _, count in usable)
+            if prompts:
+                estimates[f"pass@{k}"] = round(sum(pass_at_k(n, c, k) * count for (n, c), count in usable)
+                                               / prompts, 4)
+        return estimates
+
+
+def totals_of(units: Iterable[dict[str, Any]]) -> RunTotals:
+    totals = RunTotals()
     for unit in units:
-        for key in ("prompts", "generated", "accepted", "selected", "rejected", "unverifiable",
-                    "prompt_tokens", "completion_tokens"):
-            total[key] += unit.get(key, 0)
-        reasons.update(unit.get("reasons", {}))
-        total["per_prompt"].extend(unit.get("per_prompt", []))
-    total["reasons"] = dict(reasons.most_common())
-    return total
+        totals.add(unit)
+    return totals
 
 
-def summarize(total: dict[str, Any], *, wall_seconds: float | None = None, units_done: int = 0,
-              units_total: int = 0, skipped_prompts: int = 0) -> dict[str, Any]:
-    """The stats.json document: funnel, pass@k estimates, tokens, throughput."""
-    per_prompt = [tuple(p) for p in total["per_prompt"]]
-    n_max = max((n for n, _ in per_prompt), default=0)
-    estimates = {}
-    for k in sorted({1, n_max} - {0}):
-        usable = [(n, c) for n, c in per_prompt if n >= k]
-        if usable:
-            estimates[f"pass@{k}"] = round(sum(pass_at_k(n, c, k) for n, c in usable) / len(usable), 4)
+def summarize(totals: RunTotals, *, wall_seconds: float | None = None, units_done: int = 0, units_total: int = 0,
+              skipped_prompts: int = 0, dropped_prompts: dict[str, int] | None = None) -> dict[str, Any]:
+    """The stats.json document: funnel, pass@k estimates, tokens, throughput. `wall_seconds` is the run's wall
+    time summed over every invocation that worked on it (a resume adds its own time to the earlier ones)."""
+    c = totals.counts
     summary = {
         "units_done": units_done,
         "units_total": units_total,
         "complete": units_total > 0 and units_done == units_total,
-        "prompts": total["prompts"],
+        "prompts": c["prompts"],
         "skipped_prompts": skipped_prompts,
+        "dropped_prompts": dict(dropped_prompts or {}),
         "funnel": {
-            "generated": total["generated"],
-            "rejected_by_reason": total["reasons"],
-            "unverifiable": total["unverifiable"],
-            "accepted": total["accepted"],
-            "selected": total["selected"],
+            "generated": c["generated"],
+            "rejected_by_reason": dict(totals.reasons.most_common()),
+            "unverifiable": c["unverifiable"],
+            "passed": c["passed"],
+            "accepted": c["accepted"],
+            "rejected": c["rejected"],
         },
-        "acceptance_rate": round(total["accepted"] / total["generated"], 4) if total["generated"] else None,
-        "estimates": estimates,
-        "tokens": {"prompt": total["prompt_tokens"], "completion": total["completion_tokens"]},
+        "pass_rate": round(c["passed"] / c["generated"], 4) if c["generated"] else None,
+        "estimates": totals.estimates(),
+        "tokens": {"prompt": c["prompt_tokens"], "completion": c["completion_tokens"]},
     }
     if wall_seconds is not None:
         summary["wall_seconds"] = round(wall_seconds, 2)
-        summary["samples_per_second"] = round(total["generated"] / wall_seconds, 3) if wall_seconds > 0 else None
+        summary["samples_per_second"] = round(c["generated"] / wall_seconds, 3) if wall_seconds > 0 else None
     return summary
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """A short human-readable funnel for the terminal."""
+    """A short human-readable funnel for the terminal; every name is the one stats.json and the data use."""
     funnel = summary["funnel"]
     lines = [
         f"units      {summary['units_done']}/{summary['units_total']}"
         + ("" if summary["complete"] else "  (incomplete)"),
         f"prompts    {summary['prompts']}  (skipped {summary['skipped_prompts']})",
-        f"generated  {funnel['generated']}",
     ]
+    for reason, count in summary.get("dropped_prompts", {}).items():
+        lines.append(f"  - dropped {reason:<20} {count}")
+    lines.append(f"generated  {funnel['generated']}")
     for reason, count in funnel["rejected_by_reason"].items():
-        lines.append(f"  - {reason:<28} {count}")
-    lines.append(f"accepted   {funnel['accepted']}  (kept after selection: {funnel['selected']})")
-    if summary.get("acceptance_rate") is not None:
-        lines.append(f"acceptance {summary['acceptance_rate']:.1%}")
+        lines.append(f"  - {reason:<34} {count}")
+    lines.append(f"passed     {funnel['passed']}  (every verifier accepted)")
+    lines.append(f"accepted   {funnel['accepted']}  (the accepted split: passed and selected)")
+    lines.append(f"rejected   {funnel['rejected']}")
+    if summary.get("pass_rate") is not None:
+        lines.append(f"pass rate  {summary['pass_rate']:.1%}")
     for name, value in summary["estimates"].items():
         lines.append(f"{name:<10} {value:.3f}")
     tokens = summary["tokens"]
     lines.append(f"tokens     prompt {tokens['prompt']}, completion {tokens['completion']}")
+    if summary.get("engine"):
+        lines.append("engine     " + ", ".join(f"{k} {v}" for k, v in summary["engine"].items()))
     if "wall_seconds" in summary:
         lines.append(f"wall time  {summary['wall_seconds']:.1f} s  ({summary.get('samples_per_second')} samples/s)")
     return "\n".join(lines)

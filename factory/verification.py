@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import traceback
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from factory.recipe import Selection, VerifierSpec
 from factory.selection import select_accepted
 from factory.stats import new_unit_stats
-from factory.rows import build_row
+from factory.rows import build_row, row_id, unwritable_field
 from verifiers.types import Completion, Prompt, Verdict
 from verifiers.base import Verifier
 from verifiers.registry import create_verifier
@@ -29,6 +29,8 @@ from verifiers.registry import create_verifier
 class UnitResult:
     rows_by_split: dict[str, list[dict[str, Any]]]
     stats: dict[str, Any]
+    unwritable: list[dict[str, str]] = field(default_factory=list)
+    """Samples left out because a field cannot be stored: {id, field, reason}; listed in the marker and manifest."""
 
 
 def create_verifiers(specs: Sequence[VerifierSpec]) -> list[Verifier]:
@@ -87,8 +89,17 @@ def verify_unit(
     reasons: Counter[str] = Counter()
     accepted_rows: list[dict[str, Any]] = []
     rejected_rows: list[dict[str, Any]] = []
+    unwritable: list[dict[str, str]] = []
     for prompt in prompts:
         samples = sorted(by_prompt.get(prompt.prompt_id, []), key=lambda c: c.sample_index)
+        storable = [c for c in samples if unwritable_field({"completion": c.text}) is None]
+        for completion in samples:
+            if completion not in storable:
+                unwritable.append({"id": row_id(prompt.prompt_id, completion.sample_index), "field": "completion",
+                                   "reason": "text is not valid Unicode (a lone surrogate): it cannot be stored"})
+                reasons["factory:unwritable_text"] += 1
+        dropped = len(samples) - len(storable)
+        samples = storable
         verdicts = verify_prompt(verifiers, prompt, samples)
         passed = [c for c, vs in zip(samples, verdicts) if all(v.accepted for v in vs)]
         keep = select_accepted(prompt.prompt_id, passed, selection.max_accepted_per_prompt, selection.strategy)
@@ -109,13 +120,13 @@ def verify_unit(
             stats["prompt_tokens"] += completion.prompt_tokens
             stats["completion_tokens"] += completion.completion_tokens
         stats["prompts"] += 1
-        stats["generated"] += len(samples)
-        stats["accepted"] += len(passed)
-        stats["selected"] += len(keep)
-        stats["rejected"] += len(samples) - len(passed)
+        stats["generated"] += len(samples) + dropped
+        stats["passed"] += len(passed)
+        stats["accepted"] += len(keep)
+        stats["rejected"] += len(samples) + dropped - len(keep)
         stats["per_prompt"].append([len(samples), len(passed)])
     stats["reasons"] = dict(reasons)
     rows_by_split = {"accepted": accepted_rows}
     if keep_rejected:
         rows_by_split["rejected"] = rejected_rows
-    return UnitResult(rows_by_split, stats)
+    return UnitResult(rows_by_split, stats, unwritable)

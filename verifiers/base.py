@@ -6,8 +6,9 @@ completion. It never knows how a sample was made (no engine, no runtime imports 
 
 Contract for implementers:
 - `name` is the registry name; `version` changes whenever a verdict could change (it is written into every row).
-- Constructor keyword arguments are the recipe's parameters for the verifier; unknown ones raise `TypeError`,
-  which the recipe loader turns into an error naming the recipe file and key.
+- Constructor keyword arguments are the recipe's parameters for the verifier; unknown ones raise `TypeError` and
+  out-of-bounds ones `ValueError` before anything costly starts: the recipe loader calls `check_params` and turns
+  either into an error naming the recipe file and key.
 - `verify_batch` gets all completions of one prompt, so gold data is parsed once per prompt.
 - Every call is bounded in wall-clock time without SIGALRM (it must work in threads and Ray workers). A verifier
   that can hang (sympy, running code) runs that part in a child process it can kill, and returns a `timeout`
@@ -21,7 +22,7 @@ Contract for implementers:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar, Sequence
+from typing import Any, ClassVar, Sequence
 
 from verifiers.types import Completion, Prompt, Verdict
 
@@ -40,6 +41,15 @@ class Verifier(ABC):
     def verify_batch(self, prompt: Prompt, completions: Sequence[Completion]) -> list[Verdict]:
         """Judge all completions of one prompt; override to share per-prompt work (parsing the gold once)."""
         return [self.verify(prompt, c) for c in completions]
+
+    @classmethod
+    def check_params(cls, **params: Any) -> None:
+        """Check recipe parameters when the recipe loads (raise TypeError/ValueError with a clear message).
+
+        The default builds the verifier with them and closes it, so the constructor's own checks decide; a
+        verifier whose constructor is costly (it starts a sandbox) overrides this with the checks alone.
+        """
+        cls(**params).close()
 
     def check_gold(self, prompt: Prompt) -> str | None:
         """Return a snake_case reason if this prompt's gold data can never be verified, else None.

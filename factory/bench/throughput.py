@@ -28,20 +28,20 @@ from pathlib import Path
 
 def plain_vllm(recipe_name: str, limit: int, n: int, runs: int) -> list[float]:
     from factory.engines.vllm_engine import VLLMEngine
-    from factory.pipeline import sampling_of
+    from factory.engines.base import SamplingConfig
+    from factory.paths import resolve_model
     from factory.recipe import load_recipe
-    from factory.sources import load_prompts, resolve_data_path
+    from factory.sources import load_prompts
 
     recipe = load_recipe(recipe_name, [f"generation.n={n}", f"limit={limit}"])
     prompts = load_prompts(recipe.prompts, recipe.template, limit=limit).prompts
-    model = recipe.generation.model
-    model = str(resolve_data_path(model).resolve()) if resolve_data_path(model).exists() else model
+    model = resolve_model(recipe.generation.model)
     engine = VLLMEngine(model, engine_kwargs=recipe.resources.engine_kwargs)
     rates = []
     try:
         for _ in range(runs):
             started = time.monotonic()
-            completions = engine.generate(prompts, sampling_of(recipe))
+            completions = engine.generate(prompts, SamplingConfig.of(recipe.generation))
             rates.append(len(completions) / (time.monotonic() - started))
     finally:
         engine.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from verifiers.types import Completion, Prompt
 
@@ -22,6 +22,12 @@ class SamplingConfig:
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
+
+    @classmethod
+    def of(cls, generation: Any) -> "SamplingConfig":
+        """From a recipe's `generation` section."""
+        return cls(n=generation.n, temperature=generation.temperature, top_p=generation.top_p,
+                   max_tokens=generation.max_tokens)
 
 
 class Engine(ABC):

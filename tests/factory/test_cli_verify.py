@@ -5,7 +5,7 @@ import json
 import pytest
 from datasets import load_dataset
 
-from factory.cli import EXIT_OK, EXIT_USAGE, build_parser, main
+from factory.cli import EXIT_LOCKED, EXIT_OK, EXIT_USAGE, build_parser, main
 from factory.run_folder import RunFolder
 from tests.conftest import write_jsonl
 
@@ -40,7 +40,7 @@ def test_verify_writes_a_loadable_run_folder(tmp_path, capsys):
     assert [v["name"] for v in accepted["a#0"]["verdicts"]] == [v.name for v in __import__(
         "factory.recipe", fromlist=["x"]).load_recipe("tiny").verifiers]
     assert "math:wrong_answer" in json.dumps(events[-1]["funnel"]["rejected_by_reason"])
-    assert "unclosed_think" in rejected["a#2"]["rejection_reasons"]
+    assert "format:unclosed_think" in rejected["a#2"]["rejection_reasons"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] and manifest["counts"]["skipped_prompts"] == 1
     assert {s["split"] for s in manifest["shards"]} == {"accepted", "rejected"}
@@ -60,14 +60,14 @@ def test_rerun_resumes_and_a_changed_recipe_is_refused(tmp_path, capsys):
     code, _ = run_verify(tmp_path, "--set", "selection.max_accepted_per_prompt=1")
     assert code == EXIT_USAGE
     err = capsys.readouterr().out
-    assert "different recipe" in err and "selection.max_accepted_per_prompt: 4" in err
+    assert "refusing to mix them" in err and "selection.max_accepted_per_prompt: 4" in err
 
 
 def test_locked_folder_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
     with RunFolder(out):
         code, _ = run_verify(tmp_path)
-    assert code == EXIT_USAGE
+    assert code == EXIT_LOCKED
     assert "another factory process" in capsys.readouterr().out
 
 

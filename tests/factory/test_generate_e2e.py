@@ -96,14 +96,16 @@ def test_generate_writes_verified_loadable_shards(full_run):
     ids = list(accepted["id"]) + list(rejected["id"])
     assert len(set(ids)) == len(ids) == PROMPTS * N
     for row in accepted:
-        assert row["messages"][-1]["role"] == "assistant" and row["messages"][-1]["content"] == row["completion"]
-        assert row["completion"].startswith("<think>") and "</think>" in row["completion"]
+        assert [m["role"] for m in row["prompt"]] == ["user"] and row["problem"] in row["prompt"][0]["content"]
+        assert [m["role"] for m in row["completion"]] == ["assistant"]
+        text = row["completion"][0]["content"]
+        assert text.startswith("<think>") and "</think>" in text
         boxed = last_boxed(row["answer"])
         assert boxed is not None, row["answer"]
         assert parse_number(boxed) is not None and parse_number(boxed) == parse_number(row["gold"]), (boxed, row["gold"])
         assert [v["name"] for v in row["verdicts"]] == [v["name"] for v in accepted[0]["verdicts"]]
         assert all(v["accepted"] for v in row["verdicts"])
-    assert all(not all(v["accepted"] for v in row["verdicts"]) or "not_selected" in row["rejection_reasons"]
+    assert all(not all(v["accepted"] for v in row["verdicts"]) or "selection:not_selected" in row["rejection_reasons"]
                for row in rejected)
     stats = json.loads((out / "stats.json").read_text())
     assert stats["estimates"]["pass@1"] == pytest.approx(summary["estimates"]["pass@1"])

@@ -32,17 +32,19 @@ def test_commit_writes_shards_then_marker_and_datasets_loads_mixed_shards(tmp_pa
         # string columns are all empty: the explicit schema keeps every shard castable.
         folder.commit_unit(0, {"accepted": rows(3, "a"), "rejected": rows(2, "b", accepted=False)}, {"unit": 0})
         folder.commit_unit(1, {"accepted": [], "rejected": rows(1, "c", False, with_gold=False)}, {"unit": 1})
-        folder.write_text("README.md", render_card(recipe, ["accepted", "rejected"], None, "test state"))
+        folder.write_text("README.md", render_card(recipe, {"model": "m"}, ["accepted", "rejected"], None,
+                                                   "test state"))
         assert sorted(folder.completed_units()) == [0, 1]
         assert not list(folder.tmp_dir.iterdir())
-    dataset = load_dataset(str(tmp_path / "run"))
+    dataset = load_dataset(str(tmp_path / "run"), cache_dir=str(tmp_path / "hf-cache"))
     assert dataset["accepted"].num_rows == 3 and dataset["rejected"].num_rows == 3
-    assert dataset["accepted"][0]["messages"][-1]["role"] == "assistant"
+    assert dataset["accepted"][0]["completion"][-1]["role"] == "assistant"
     assert sorted(dataset["rejected"]["id"]) == ["b#0", "b#1", "c#0"]
 
 
 def test_stale_temp_files_are_cleared_and_orphans_removed(tmp_path):
     with RunFolder(tmp_path / "run") as folder:
+        folder.write_run_info({"fingerprint": "abc", "settings": {}})
         (folder.tmp_dir / "accepted-part-00000.parquet.tmp").write_bytes(b"half written")
         folder.commit_unit(5, {"accepted": rows(1)}, {"unit": 5})
     with RunFolder(tmp_path / "run") as folder:

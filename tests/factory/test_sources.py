@@ -3,14 +3,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from factory.recipe import PromptSource, Template
-from factory.sources import SourceError, load_prompts
+from factory.sources import SourceError, load_prompts, load_traces
 from tests.conftest import write_jsonl
 
 TEMPLATE = Template(system_prompt=None, user_template="{problem}\nPlease reason.")
 
 
-def source(path, **columns):
-    return PromptSource(path=str(path), columns=columns or {"id": "id", "problem": "problem", "gold": "answer"})
+def source(path, keep_columns=(), **columns):
+    return PromptSource(path=str(path), columns=columns or {"id": "id", "problem": "problem", "gold": "answer"},
+                        keep_columns=list(keep_columns))
 
 
 def test_rows_become_templated_prompts_in_order(tmp_path):
@@ -20,7 +21,9 @@ def test_rows_become_templated_prompts_in_order(tmp_path):
     assert [p.prompt_id for p in loaded.prompts] == ["q0", "q1", "q2"]
     first = loaded.prompts[0]
     assert first.messages == ({"role": "user", "content": "P0\nPlease reason."},)
-    assert first.gold == 0 and first.metadata == {"kind": "k"} and first.source == "p.jsonl"
+    assert first.gold == 0 and first.metadata == {} and first.source == "p.jsonl"  # unmapped columns stay out
+    kept = load_prompts(source(path, keep_columns=["kind"]), TEMPLATE, limit=1).prompts[0]
+    assert kept.metadata == {"kind": "k"}
 
 
 def test_bad_rows_are_skipped_with_file_row_and_field(tmp_path):
@@ -79,7 +82,7 @@ def test_verify_input_groups_completions_by_id(tmp_path):
         {"id": "b", "problem": "y", "answer": "2", "completion": "c3"},
         {"id": "c", "problem": "z", "answer": "3", "completion": None},
     ])
-    loaded = load_prompts(source(path), TEMPLATE, with_completions=True)
+    loaded = load_traces(source(path), TEMPLATE)
     assert [p.prompt_id for p in loaded.prompts] == ["a", "b"]
     assert loaded.completions == {"a": ["c1", "c2"], "b": ["c3"]}
     assert [(s.row, s.field) for s in loaded.skipped] == [(4, "completion")]

@@ -31,9 +31,9 @@ def test_build_row_carries_the_contract_fields():
     verdicts = [Verdict.accept("format"), Verdict.reject("math", "wrong_answer", extracted="3")]
     row = build_row(prompt, completion, verdicts, accepted=False, run_info={"model": "m", "recipe": "r"})
     assert row["id"] == "p1#3" and row["sample_index"] == 3
-    assert row["messages"][-1] == {"role": "assistant", "content": completion.text}
-    assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
+    assert row["completion"] == [{"role": "assistant", "content": completion.text}]
+    assert [m["role"] for m in row["prompt"]] == ["system", "user"] and row["problem"] == "What is 1+1?"
     assert row["reasoning"] == "1+1=2" and row["answer"] == "\\boxed{2}"
-    assert row["rejection_reasons"] == ["wrong_answer"]
+    assert row["rejection_reasons"] == ["math:wrong_answer"]
     assert row["verdicts"][1]["details"] == '{"extracted": "3"}'
     assert Verdict.from_row(row["verdicts"][1]) == verdicts[1]

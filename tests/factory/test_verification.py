@@ -1,6 +1,6 @@
 from factory.recipe import Selection
 from factory.selection import select_accepted
-from factory.stats import merge_stats, pass_at_k, summarize
+from factory.stats import pass_at_k, summarize, totals_of
 from verifiers.types import Completion, Prompt, Verdict, chat
 from factory.verification import verify_unit
 from verifiers.base import Verifier
@@ -61,9 +61,13 @@ def test_selection_keeps_k_and_marks_the_rest():
     result = verify_unit([EvenIndex()], prompts, completions, selection=Selection(1, "shortest"),
                          keep_rejected=True, run_info={})
     assert [r["sample_index"] for r in result.rows_by_split["accepted"]] == [4]  # 0,2,4 pass; 4 is shortest
-    not_selected = [r for r in result.rows_by_split["rejected"] if "not_selected" in r["rejection_reasons"]]
+    not_selected = [r for r in result.rows_by_split["rejected"]
+                    if "selection:not_selected" in r["rejection_reasons"]]
     assert sorted(r["sample_index"] for r in not_selected) == [0, 2]
-    assert (result.stats["accepted"], result.stats["selected"]) == (3, 1)
+    assert (result.stats["passed"], result.stats["accepted"], result.stats["rejected"]) == (3, 1, 5)
+    # one word per count: the funnel's reason keys are the rows' reasons
+    assert set(result.stats["reasons"]) == {r for row in result.rows_by_split["rejected"]
+                                            for r in row["rejection_reasons"]}
 
 
 def test_dropping_rejected_still_counts_them():
@@ -93,8 +97,8 @@ def test_pass_at_k_and_summary():
     assert pass_at_k(8, 0, 1) == 0.0 and pass_at_k(8, 8, 8) == 1.0
     assert abs(pass_at_k(8, 2, 1) - 0.25) < 1e-12
     assert abs(pass_at_k(4, 1, 2) - 0.5) < 1e-12
-    total = merge_stats([{"prompts": 1, "generated": 8, "accepted": 2, "per_prompt": [[8, 2]], "reasons": {"a": 6}},
-                         {"prompts": 1, "generated": 8, "accepted": 0, "per_prompt": [[8, 0]], "reasons": {"a": 8}}])
+    total = totals_of([{"prompts": 1, "generated": 8, "passed": 2, "per_prompt": [[8, 2]], "reasons": {"a": 6}},
+                       {"prompts": 1, "generated": 8, "passed": 0, "per_prompt": [[8, 0]], "reasons": {"a": 8}}])
     summary = summarize(total, units_done=2, units_total=2)
     assert summary["estimates"] == {"pass@1": 0.125, "pass@8": 0.5}
     assert summary["funnel"]["rejected_by_reason"] == {"a": 14} and summary["complete"]

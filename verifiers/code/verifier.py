@@ -18,12 +18,13 @@ Contract:
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Sequence
+from typing import Any, Sequence
 
 from verifiers.types import Completion, Prompt, Verdict, split_think
 from verifiers.base import Verifier
@@ -56,8 +57,7 @@ class CodeVerifier(Verifier):
         sandbox_uid: the uid programs run as when the verifier runs as root.
         unsafe_no_sandbox: run programs WITHOUT isolation (rlimits only). Never on a machine you care about.
         """
-        if timeout_s <= 0 or memory_mb < 64 or max_output_bytes < 1024:
-            raise ValueError("code verifier: timeout_s > 0, memory_mb >= 64 and max_output_bytes >= 1024 required")
+        self._check_limits(timeout_s, memory_mb, max_output_bytes)
 
         self.settings = RunSettings(
             limits=Limits(wall_s=timeout_s, cpu_s=max(1, round(timeout_s)), memory_mb=memory_mb,
@@ -70,6 +70,19 @@ class CodeVerifier(Verifier):
                                unsafe_no_sandbox=unsafe_no_sandbox)
         self.sandbox_report: SandboxReport = self.preflight()
         self._pool: ThreadPoolExecutor | None = None
+
+    @staticmethod
+    def _check_limits(timeout_s: float, memory_mb: int, max_output_bytes: int) -> None:
+        if not (timeout_s > 0) or memory_mb < 64 or max_output_bytes < 1024:
+            raise ValueError("code verifier: timeout_s > 0, memory_mb >= 64 and max_output_bytes >= 1024 required")
+
+    @classmethod
+    def check_params(cls, **params: Any) -> None:
+        """The parameter checks alone: the sandbox's preflight runs when a run creates the verifier."""
+        bound = inspect.signature(cls).bind(**params)
+        bound.apply_defaults()
+        args = bound.arguments
+        cls._check_limits(args["timeout_s"], args["memory_mb"], args["max_output_bytes"])
 
     def preflight(self) -> SandboxReport:
         """Prove the sandbox works on this machine; raises SandboxUnavailableError with a fix otherwise."""

@@ -1,0 +1,466 @@
+"""An OpenAI-compatible HTTP teacher: chat completions with retries, bounded concurrency and a request journal.
+
+This is the only module that imports an HTTP client (`httpx`, async). One event loop in a background thread owns
+the client; `generate` may be called from several threads at once and each call's requests join the same pool of
+at most `max_concurrency` requests in flight, so the next unit's requests start while the last one's finish.
+
+Per prompt the engine asks for the samples not already in the journal, `n` at a time (at most
+`max_n_per_request`); when the server returns fewer choices than asked (many APIs ignore `n`), the rest are asked
+for with more requests. The k-th choice of a request for sample indices [a, b) becomes sample a+k, so indices do
+not depend on timing. DeepSeek-style `reasoning_content` (or vLLM's `reasoning`) is put back as
+`<think>\\n…\\n</think>\\n\\n` before the answer; a response cut by `max_tokens` keeps `finish_reason: length`.
+
+Token usage per sample: `prompt_tokens` is the request's prompt size (the same for every sample of a prompt, as
+the in-process engine records it). A request's `completion_tokens` is split over its choices: exactly when the
+server returns per-choice `token_ids` (vLLM with `extra_body: {return_token_ids: true}`) or there is one choice,
+otherwise in proportion to each choice's text length (largest remainder, so the split sums to the billed total).
+The counters (`counters()`) are what was billed: prompt tokens once per request, retries and partial answers
+included, and the estimated cost from the optional prices.
+
+Faults: 429 (waits `Retry-After` / `retry-after-ms` when given), 408/409, 5xx, connection errors and resets,
+timeouts and malformed bodies are retried with exponential backoff and jitter, up to `max_retries`; then the
+request raises `TeacherUnavailableError` (its unit fails; the other requests of the unit still finish and are
+journaled, so a rerun only sends what is missing). 400/401/403/404/422 and other 4xx raise `TeacherConfigError`
+at once: the run must stop before it spends the prompt set on a wrong key, model or parameter. The API key is read
+from the environment variable named by `api_key_env`, sent only in the Authorization header, and scrubbed from
+every message this module builds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Sequence
+
+import httpx
+
+from factory.engines.base import Engine, SamplingConfig
+from factory.engines.journal import RequestJournal, request_key
+from verifiers.types import THINK_CLOSE, THINK_OPEN, Completion, Prompt
+
+RETRYABLE_STATUS = {408, 409, 429}
+SAMPLE_RANGE_HEADER = "X-Factory-Sample-Range"
+"""Sent with every chat request ("a-b": sample indices [a, b)); lets a proxy or server log match requests to rows."""
+
+
+@dataclass
+class HTTPSettings:
+    """How to reach an OpenAI-compatible endpoint. `validate()` raises ValueError naming the bad field."""
+
+    base_url: str
+    """Endpoint root including the version, e.g. http://127.0.0.1:8000/v1 or https://api.deepseek.com/v1
+    (http:// or https://)."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the API key (never the key itself); None: no Authorization."""
+    max_concurrency: int = 16
+    """Requests in flight at once per engine, 1-4096. Each request asks for up to `max_n_per_request` samples."""
+    request_timeout_s: float = 600.0
+    """Whole-request deadline in seconds (> 0); a long reasoning trace without streaming needs minutes."""
+    connect_timeout_s: float = 10.0
+    """TCP/TLS connect timeout in seconds (> 0)."""
+    max_retries: int = 6
+    """Retries after the first attempt of one request, 0-100; then the request fails its unit."""
+    backoff_base_s: float = 1.0
+    """First retry waits 0.5-1x this, doubling each retry (>= 0)."""
+    backoff_max_s: float = 60.0
+    """Cap on one backoff wait and on a server's Retry-After (>= backoff_base_s)."""
+    max_n_per_request: int = 16
+    """Largest `n` sent in one request, 1-1024; 1 never sends `n` (for servers that reject it)."""
+    max_tokens_field: str = "max_tokens"
+    """Request field for the token budget: max_tokens, or max_completion_tokens (newer OpenAI models)."""
+    opens_think: bool = False
+    """True when the teacher's chat template opens the think block (R1 distills end the prompt with "<think>\\n"):
+    "<think>\\n" is put before every completion that lacks it. When False it is still put back before a completion
+    that closes a think block it never opened."""
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    """Extra request fields sent as is (e.g. vLLM's top_k or return_token_ids); part of the journal key."""
+    price_input_per_mtok: float | None = None
+    """USD per million prompt tokens (>= 0), for estimated_cost_usd; None: no estimate."""
+    price_output_per_mtok: float | None = None
+    """USD per million completion tokens (>= 0)."""
+
+    def validate(self) -> "HTTPSettings":
+        def bad(name: str, why: str) -> ValueError:
+            return ValueError(f"generation.{name}: {why} (got {getattr(self, name)!r})")
+
+        if not isinstance(self.base_url, str) or not self.base_url.startswith(("http://", "https://")):
+            raise bad("base_url", "must start with http:// or https://")
+        if self.api_key_env is not None and (not self.api_key_env or not self.api_key_env.replace("_", "").isalnum()):
+            raise bad("api_key_env", "must be the NAME of an environment variable (letters, digits, _)")
+        for name, low, high in (("max_concurrency", 1, 4096), ("max_retries", 0, 100), ("max_n_per_request", 1, 1024)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise bad(name, f"must be an integer in [{low}, {high}]")
+        for name in ("request_timeout_s", "connect_timeout_s"):
+            if not _number(getattr(self, name)) or getattr(self, name) <= 0:
+                raise bad(name, "must be a number > 0")
+        for name in ("backoff_base_s", "backoff_max_s", "price_input_per_mtok", "price_output_per_mtok"):
+            value = getattr(self, name)
+            if (value is not None or name.startswith("backoff")) and (not _number(value) or value < 0):
+                raise bad(name, "must be a number >= 0")
+        if self.backoff_max_s < self.backoff_base_s:
+            raise bad("backoff_max_s", f"must be >= backoff_base_s ({self.backoff_base_s})")
+        if self.max_tokens_field not in ("max_tokens", "max_completion_tokens"):
+            raise bad("max_tokens_field", "must be max_tokens or max_completion_tokens")
+        if not isinstance(self.extra_body, dict):
+            raise bad("extra_body", "must be a mapping")
+        return self
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+class TeacherConfigError(Exception):
+    """The endpoint refuses the run's requests as such (auth, model, parameters): stop at once. Never holds the key."""
+
+
+class TeacherUnavailableError(Exception):
+    """A request kept failing after every retry: its unit fails, a rerun retries it."""
+
+
+class _Retryable(Exception):
+    def __init__(self, why: str, retry_after: float | None = None) -> None:
+        super().__init__(why)
+        self.retry_after = retry_after
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class OpenAIEngine(Engine):
+    """Chat completions against `settings.base_url`; `model` is the served model name."""
+
+    def __init__(self, model: str, settings: HTTPSettings, journal_dir: Path | None = None) -> None:
+        self.model = model
+        self.settings = settings.validate()
+        self._key = self._read_key()
+        self.journal = RequestJournal(journal_dir) if journal_dir is not None else None
+        self._counts = {"requests_sent": 0, "requests_in_flight": 0, "retries": 0, "requests_failed": 0,
+                        "prompt_tokens": 0, "completion_tokens": 0, "samples_received": 0, "reused_from_journal": 0}
+        self._counts_lock = threading.Lock()
+        self._fatal: TeacherConfigError | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="openai-engine-loop", daemon=True)
+        self._thread.start()
+        self._client: httpx.AsyncClient = self._run(self._open_client())
+        self._semaphore: asyncio.Semaphore = self._run(self._make_semaphore())
+
+    # ---- public interface (any thread) ----
+
+    def preflight(self) -> None:
+        """GET {base_url}/models: checks the address, the key and that `model` is served (TeacherConfigError)."""
+        data = self._run(self._send("GET", "/models", None, "preflight"))
+        served = [str(m.get("id")) for m in data.get("data", []) if isinstance(m, dict)] if isinstance(data, dict) else []
+        if self.model not in served:
+            shown = ", ".join(served[:10]) + (" ..." if len(served) > 10 else "")
+            raise TeacherConfigError(f"model {self.model!r} is not served at {self.settings.base_url} "
+                                     f"(generation.model); it serves: {shown or 'nothing'}")
+
+    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig) -> list[Completion]:
+        if sampling.n < 1:
+            raise ValueError(f"n must be >= 1 (got {sampling.n})")
+        if self._fatal is not None:
+            raise self._fatal
+        return self._run(self._generate(list(prompts), sampling))
+
+    def counters(self) -> dict[str, Any]:
+        with self._counts_lock:
+            counts: dict[str, Any] = dict(self._counts)
+        s = self.settings
+        if s.price_input_per_mtok is None and s.price_output_per_mtok is None:
+            counts["estimated_cost_usd"] = None
+        else:
+            counts["estimated_cost_usd"] = round(counts["prompt_tokens"] * (s.price_input_per_mtok or 0) / 1e6
+                                                 + counts["completion_tokens"] * (s.price_output_per_mtok or 0) / 1e6, 6)
+        return counts
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        if self._thread.is_alive():
+            try:
+                self._run(self._client.aclose())
+            finally:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join(timeout=10)
+        self._loop.close()
+        if self.journal is not None:
+            self.journal.close()
+
+    # ---- plumbing ----
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def _read_key(self) -> str | None:
+        name = self.settings.api_key_env
+        if name is None:
+            return None
+        key = os.environ.get(name, "").strip()
+        if not key:
+            raise TeacherConfigError(f"environment variable {name} (generation.api_key_env) is not set or empty")
+        return key
+
+    async def _open_client(self) -> httpx.AsyncClient:
+        s = self.settings
+        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        limits = httpx.Limits(max_connections=s.max_concurrency, max_keepalive_connections=s.max_concurrency)
+        timeout = httpx.Timeout(s.request_timeout_s, connect=s.connect_timeout_s, pool=None)
+        return httpx.AsyncClient(base_url=s.base_url.rstrip("/"), headers=headers, limits=limits, timeout=timeout)
+
+    async def _make_semaphore(self) -> asyncio.Semaphore:
+        return asyncio.Semaphore(self.settings.max_concurrency)
+
+    def _count(self, **deltas: int) -> None:
+        with self._counts_lock:
+            for name, delta in deltas.items():
+                self._counts[name] += delta
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key else text
+
+    # ---- generation ----
+
+    async def _generate(self, prompts: list[Prompt], sampling: SamplingConfig) -> list[Completion]:
+        done: list[Completion] = []
+        jobs = []
+        for prompt in prompts:
+            body = self._body(prompt, sampling)
+            key = request_key(self.model, body["messages"], _sampling_fields(body), self.settings.extra_body)
+            have = self.journal.lookup(prompt.prompt_id, key) if self.journal is not None else {}
+            reused = [have[i] for i in range(sampling.n) if i in have]
+            self._count(reused_from_journal=len(reused))
+            done.extend(reused)
+            for start, stop in _missing_ranges(have.keys(), sampling.n):
+                jobs.append(self._fill(prompt, key, body, start, stop))
+        tasks = [asyncio.ensure_future(job) for job in jobs]
+        errors = []
+        pending = set(tasks)
+        while pending:
+            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+            for task in finished:
+                error = task.exception()
+                if isinstance(error, TeacherConfigError):
+                    for other in pending:
+                        other.cancel()
+                    await asyncio.gather(*pending, return_exceptions=True)
+                    raise error
+                if error is not None:
+                    errors.append(error)
+        if errors:
+            raise TeacherUnavailableError(f"{len(errors)} of {len(tasks)} requests failed after retries; "
+                                          f"first: {errors[0]}") from errors[0]
+        for task in tasks:
+            done.extend(task.result())
+        return sorted(done, key=lambda c: (_position(prompts, c.prompt_id), c.sample_index))
+
+    def _body(self, prompt: Prompt, sampling: SamplingConfig) -> dict[str, Any]:
+        return {"model": self.model, "messages": [dict(m) for m in prompt.messages],
+                "temperature": sampling.temperature, "top_p": sampling.top_p,
+                self.settings.max_tokens_field: sampling.max_tokens, **self.settings.extra_body}
+
+    async def _fill(self, prompt: Prompt, key: str, body: dict[str, Any], start: int, stop: int) -> list[Completion]:
+        """Samples [start, stop) of one prompt, as many requests as the server needs; each journaled on arrival."""
+        got: list[Completion] = []
+        while start < stop:
+            want = min(stop - start, self.settings.max_n_per_request)
+            request = dict(body, n=want) if want > 1 else dict(body)
+            label = f"prompt {prompt.prompt_id} samples {start}-{start + want - 1}"
+            data = await self._send("POST", "/chat/completions", request, label,
+                                    headers={SAMPLE_RANGE_HEADER: f"{start}-{start + want}"})
+            completions = self._completions(prompt, start, want, data)
+            if self.journal is not None:
+                await asyncio.to_thread(self.journal.append, key, completions)
+            self._count(samples_received=len(completions))
+            got.extend(completions)
+            start += len(completions)
+        return got
+
+    def _completions(self, prompt: Prompt, start: int, want: int, data: dict[str, Any]) -> list[Completion]:
+        choices = sorted(data["choices"], key=lambda c: c.get("index", 0))[:want]
+        usage = data.get("usage") or {}
+        texts = [_assistant_text(c["message"], c.get("finish_reason"), self.settings.opens_think) for c in choices]
+        shares = _split_tokens(int(usage.get("completion_tokens") or 0), data["choices"], texts)
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        return [Completion(prompt_id=prompt.prompt_id, sample_index=start + k, text=text,
+                           finish_reason=str(choice.get("finish_reason") or "stop"), prompt_tokens=prompt_tokens,
+                           completion_tokens=share)
+                for k, (choice, text, share) in enumerate(zip(choices, texts, shares))]
+
+    # ---- one request, with retries ----
+
+    async def _send(self, method: str, path: str, body: dict[str, Any] | None, label: str,
+                    headers: dict[str, str] | None = None) -> Any:
+        s = self.settings
+        for attempt in range(s.max_retries + 1):
+            if self._fatal is not None:
+                raise self._fatal
+            try:
+                return await self._attempt(method, path, body, headers)
+            except _Retryable as retry:
+                if attempt == s.max_retries:
+                    self._count(requests_failed=1)
+                    raise TeacherUnavailableError(
+                        f"{method} {s.base_url}{path} ({label}) failed {attempt + 1} times; last: {retry}") from None
+                backoff = min(s.backoff_max_s, s.backoff_base_s * 2 ** attempt) * random.uniform(0.5, 1.0)
+                wait = backoff if retry.retry_after is None else min(s.backoff_max_s, retry.retry_after)
+                self._count(retries=1)
+                await asyncio.sleep(wait)
+            except TeacherConfigError as error:
+                self._fatal = error
+                raise
+        raise AssertionError("unreachable")
+
+    async def _attempt(self, method: str, path: str, body: dict[str, Any] | None,
+                       headers: dict[str, str] | None) -> Any:
+        async with self._semaphore:
+            self._count(requests_sent=1, requests_in_flight=1)
+            try:
+                response = await asyncio.wait_for(
+                    self._client.request(method, path, json=body, headers=headers), self.settings.request_timeout_s)
+            except (asyncio.TimeoutError, httpx.TimeoutException):
+                raise _Retryable(f"no answer within {self.settings.request_timeout_s:g} s") from None
+            except httpx.TransportError as error:  # connection refused / reset / dropped, protocol errors
+                raise _Retryable(self._scrub(f"{type(error).__name__}: {error}")) from None
+            finally:
+                self._count(requests_in_flight=-1)
+        if body is not None and response.status_code == 200:
+            self._count_usage(response)
+        return self._check(response, path)
+
+    def _count_usage(self, response: httpx.Response) -> None:
+        try:
+            usage = response.json().get("usage") or {}
+            self._count(prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                        completion_tokens=int(usage.get("completion_tokens") or 0))
+        except (ValueError, AttributeError, TypeError):
+            pass  # a malformed body: `_check` retries it
+
+    def _check(self, response: httpx.Response, path: str) -> Any:
+        status = response.status_code
+        if status == 200:
+            try:
+                data = response.json()
+                if path == "/chat/completions":
+                    _validate_chat(data)
+                return data
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                raise _Retryable(f"malformed response body ({type(error).__name__}: {str(error)[:100]})") from None
+        detail = self._scrub(_error_detail(response))
+        if status in RETRYABLE_STATUS or status >= 500:
+            raise _Retryable(f"HTTP {status}: {detail}", _retry_after(response) if status in (429, 503) else None)
+        hint = {401: "authentication failed: check the key in the variable named by generation.api_key_env",
+                403: "permission denied for this key or model",
+                404: f"not found: is generation.model ({self.model!r}) served there, and does "
+                     f"generation.base_url ({self.settings.base_url}) end in /v1?",
+                }.get(status, "the server rejects this request: check generation settings (model, max_tokens, "
+                              "extra_body)")
+        raise TeacherConfigError(f"{self.settings.base_url}{path} answered HTTP {status}: {hint}; server said: "
+                                 f"{detail}")
+
+
+def _sampling_fields(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in ("model", "messages", "n")}
+
+
+def _missing_ranges(have: Any, n: int) -> list[tuple[int, int]]:
+    """Maximal runs [a, b) of 0..n-1 not in `have`."""
+    ranges, start = [], None
+    for i in range(n + 1):
+        missing = i < n and i not in have
+        if missing and start is None:
+            start = i
+        elif not missing and start is not None:
+            ranges.append((start, i))
+            start = None
+    return ranges
+
+
+def _position(prompts: list[Prompt], prompt_id: str, _cache: dict | None = None) -> int:
+    for index, prompt in enumerate(prompts):
+        if prompt.prompt_id == prompt_id:
+            return index
+    return len(prompts)
+
+
+def _validate_chat(data: Any) -> None:
+    choices = data["choices"]
+    if not isinstance(choices, list) or not choices:
+        raise ValueError("no choices")
+    for choice in choices:
+        message = choice["message"]
+        content = message.get("content")
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        if not isinstance(content, (str, type(None))) or not isinstance(reasoning, (str, type(None))):
+            raise TypeError("message content is not text")
+        if content is None and reasoning is None:
+            raise ValueError("a choice with neither content nor reasoning")
+
+
+def _assistant_text(message: dict[str, Any], finish_reason: str | None, opens_think: bool) -> str:
+    content = message.get("content") or ""
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if reasoning:
+        if finish_reason == "length" and not content:
+            return f"{THINK_OPEN}\n{reasoning.strip()}"  # cut inside the reasoning: stays an unclosed think
+        return f"{THINK_OPEN}\n{reasoning.strip()}\n{THINK_CLOSE}\n\n{content.lstrip()}"
+    if THINK_OPEN not in content and (opens_think or THINK_CLOSE in content):
+        return f"{THINK_OPEN}\n{content}"
+    return content
+
+
+def _split_tokens(total: int, all_choices: list[dict[str, Any]], texts: list[str]) -> list[int]:
+    """The request's completion tokens per kept choice (see the module docstring)."""
+    ids = [c.get("token_ids") for c in all_choices]
+    if all(isinstance(t, list) for t in ids):
+        return [len(t) for t in ids[:len(texts)]]
+    if len(all_choices) == 1:
+        return [total]
+    # Proportional to text length over all returned choices (extra ones were billed too), largest remainder.
+    lengths = [len(texts[k]) if k < len(texts) else len(str((c.get("message") or {}).get("content") or ""))
+               for k, c in enumerate(all_choices)]
+    weight = sum(lengths) or len(lengths)
+    exact = [total * (length or (0 if sum(lengths) else 1)) / weight for length in lengths]
+    shares = [int(x) for x in exact]
+    for k in sorted(range(len(exact)), key=lambda k: exact[k] - shares[k], reverse=True)[:total - sum(shares)]:
+        shares[k] += 1
+    return shares[:len(texts)]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from `retry-after-ms` (OpenAI) or `Retry-After` (seconds or an HTTP date)."""
+    milliseconds = response.headers.get("retry-after-ms")
+    value = response.headers.get("retry-after")
+    try:
+        if milliseconds is not None:
+            return max(0.0, float(milliseconds) / 1000)
+        if value is not None:
+            return max(0.0, float(value))
+    except ValueError:
+        pass
+    if value:
+        try:
+            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """The server's own error message, short (never request headers, so never the key)."""
+    try:
+        error = response.json().get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+        if message:
+            return str(message)[:300]
+    except (ValueError, AttributeError):
+        pass
+    return response.text[:300] or response.reason_phrase

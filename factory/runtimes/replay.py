@@ -1,0 +1,54 @@
+"""The replay runtime: traces made elsewhere (an API teacher, an old run) verified in this process.
+
+`factory verify` reads rows that carry the prompt columns and a `completion`; rows sharing an id are the samples of
+one prompt, numbered in input order. Each unit's completions are verified with the recipe's verifiers exactly as
+`factory generate` verifies them, and committed through the same callback.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+from factory.recipe import Recipe
+from factory.runtimes.base import CommitFn, EventFn, Runtime
+from factory.verification import create_verifiers, verify_unit
+from verifiers.types import Completion, Prompt
+
+
+class ReplayRuntime(Runtime):
+    """`completions`: prompt_id -> the completion texts in input order. `model`: the traces' model, from the
+    input's `model` column when it has one, else "external"."""
+
+    def __init__(self, completions: dict[str, list[str]], model: str = "external") -> None:
+        self.completions = completions
+        self.model = model
+        self._verifiers: list[Any] = []
+        self._recipe: Recipe | None = None
+        self._run_info: dict[str, Any] = {}
+
+    def model_name(self, recipe: Recipe) -> str:
+        return self.model
+
+    def sampling(self, recipe: Recipe) -> dict[str, Any]:
+        return {}  # made elsewhere: the recipe's sampling settings say nothing about these traces
+
+    def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn) -> None:
+        self._recipe, self._run_info = recipe, run_info
+        self._verifiers = create_verifiers(recipe.verifiers)
+
+    def run(self, units: Sequence[Sequence[Prompt]], todo: Sequence[int], commit: CommitFn) -> None:
+        assert self._recipe is not None, "open() first"
+        for unit in todo:
+            prompts = units[unit]
+            completions = [Completion(p.prompt_id, i, text, "external")
+                           for p in prompts for i, text in enumerate(self.completions.get(p.prompt_id, []))]
+            started = time.monotonic()
+            result = verify_unit(self._verifiers, prompts, completions, selection=self._recipe.selection,
+                                 keep_rejected=self._recipe.output.keep_rejected, run_info=self._run_info)
+            commit(unit, result, {"verify": round(time.monotonic() - started, 3)})
+
+    def close(self) -> None:
+        for verifier in self._verifiers:
+            verifier.close()
+        self._verifiers = []
