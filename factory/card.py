@@ -19,11 +19,13 @@ def render_card(recipe: Recipe, run_info: dict[str, Any], splits: list[str], sum
     `datasets` keys its cache of a local folder on the card's metadata and the folder's name, not on the files,
     so without it two run folders of the same name, or one folder before and after a resume, would load stale rows.
     """
+    sample_splits = [split for split in splits if split != "pairs"]
+    configs = [{"config_name": "default",
+                "data_files": [{"split": split, "path": f"data/{split}/*.parquet"} for split in sample_splits]}]
+    if "pairs" in splits:  # its own config: the splits of one config must share one schema
+        configs.append({"config_name": "pairs", "data_files": [{"split": "train", "path": "data/pairs/*.parquet"}]})
     header = {
-        "configs": [{
-            "config_name": "default",
-            "data_files": [{"split": split, "path": f"data/{split}/*.parquet"} for split in splits],
-        }],
+        "configs": configs,
         "dataset_info": {"description": f"r1-distill-factory run: {state}"},
         "tags": ["reasoning", "distillation", "rejection-sampling", "synthetic"],
     }
@@ -45,11 +47,14 @@ def render_card(recipe: Recipe, run_info: dict[str, Any], splits: list[str], sum
         "",
         "```python",
         "from datasets import load_dataset",
-        "ds = load_dataset(\"path/to/this/folder\")  # splits: " + ", ".join(splits),
+        "ds = load_dataset(\"path/to/this/folder\")  # splits: " + ", ".join(sample_splits),
+        *(["pairs = load_dataset(\"path/to/this/folder\", \"pairs\")[\"train\"]  # prompt, chosen, rejected"]
+          if "pairs" in splits else []),
         "```",
         "",
-        "Each row's `messages` column is a chat (user turn, assistant turn with `<think>…</think>` and the answer) "
-        "that TRL's `SFTTrainer` reads as is. `verdicts` lists every verifier's decision and reason.",
+        "Rows are in TRL's conversational prompt-completion form: `prompt` is the templated user turn, `completion` "
+        "the assistant turn with `<think>…</think>` and the answer; `SFTTrainer` trains on them as is (loss on the "
+        "completion). `problem` is the bare problem, `gold` the reference, `verdicts` every verifier's decision.",
         "",
     ]
     if summary:

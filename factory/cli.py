@@ -194,6 +194,7 @@ def _on_signal(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from factory.run import RunInputError
+    from factory.runtimes.base import PreflightError
 
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     for sig in previous:
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     except RunFolderLocked as exc:
         _report_error(args, exc)
         return EXIT_LOCKED
-    except (RecipeError, SourceError, RunFolderError, RunInputError) as exc:
+    except (RecipeError, SourceError, RunFolderError, RunInputError, PreflightError) as exc:
         _report_error(args, exc)
         return EXIT_USAGE
     except (StopRequested, KeyboardInterrupt) as exc:

@@ -103,6 +103,12 @@ class Selection:
     """Keep at most this many accepted samples per prompt (the rest go to `rejected` as `not_selected`)."""
     strategy: str = "first"
     """Which accepted samples to keep: first (by sample index), shortest (fewest completion tokens), random (seeded)."""
+    dedup_completions: bool = True
+    """Exact-duplicate passed completions of one prompt collapse to the first (`selection:duplicate_completion`)."""
+    pass_rate: dict[str, float] | None = None
+    """The difficulty band `{min: .., max: ..}` (inclusive) on a prompt's verified pass rate over its samples:
+    prompts outside it keep nothing (`selection:outside_pass_rate_band`). "Neither never nor always solved" at
+    n <= 100: `{min: 0.01, max: 0.99}`."""
 
 
 @dataclass
@@ -111,6 +117,18 @@ class Output:
     """Prompts per work unit; one Parquet shard per split per unit. The unit of scheduling and of resume."""
     keep_rejected: bool = True
     """Write rejected samples to data/rejected (raw material for audits and preference pairs)."""
+    pairs: dict[str, Any] | None = None
+    """Preference pairs for DPO in data/pairs (`load_dataset(run, "pairs")`): `true`, or options `{per_prompt: 1,
+    rejected_reasons: [wrong_answer, wrong_output, runtime_error]}` (which reasons make a sample the rejected
+    side; `not_selected` samples are right answers and never are)."""
+
+    def pair_settings(self) -> Any:
+        """`factory.selection.PairSettings` for the recipe's `pairs`, or None when pairs are off."""
+        if self.pairs is None:
+            return None
+        from factory.selection import PairSettings
+
+        return PairSettings(**self.pairs)
 
 
 @dataclass
@@ -362,6 +380,7 @@ def _validate(recipe: Recipe, origin: str) -> None:
     for ok, message in checks:
         if not ok:
             raise RecipeError(f"{origin}: {message}")
+    _validate_selection(recipe, origin)
     if recipe.prompts.decontaminate is not None or recipe.prompts.dedup is not None:
         from factory.curation.settings import parse_decontaminate, parse_dedup
 
@@ -387,6 +406,9 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe
             close = difflib.get_close_matches(key, sorted(_TOP_KEYS), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise RecipeError(f"{origin}: unknown key '{key}'{hint}")
+    output = data.get("output")
+    if isinstance(output, dict) and isinstance(output.get("pairs"), bool):
+        data["output"] = {**output, "pairs": {} if output["pairs"] else None}
     sections = {k: _build_section(cls, data.get(k, {}) or {}, f"{origin}: key '{k}'") for k, cls in _SECTIONS.items()}
     recipe = Recipe(
         name=str(data.get("name") or path.stem),
@@ -398,6 +420,33 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe
     )
     _validate(recipe, origin)
     return recipe
+
+
+def _validate_selection(recipe: Recipe, origin: str) -> None:
+    band = recipe.selection.pass_rate
+    if band is not None:
+        unknown = set(band) - {"min", "max"}
+        lo, hi = band.get("min", 0.0), band.get("max", 1.0)
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi))
+        if unknown or not numbers or not 0 <= lo <= hi <= 1:
+            raise RecipeError(f"{origin}: key 'selection.pass_rate': must be {{min: .., max: ..}} with "
+                              f"0 <= min <= max <= 1, got {band!r}")
+    pairs = recipe.output.pairs
+    if pairs is not None:
+        known = {"per_prompt", "rejected_reasons"}
+        if set(pairs) - known:
+            close = difflib.get_close_matches(sorted(set(pairs) - known)[0], sorted(known), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise RecipeError(f"{origin}: key 'output.pairs': unknown key '{sorted(set(pairs) - known)[0]}'{hint}")
+        per_prompt = pairs.get("per_prompt", 1)
+        if not isinstance(per_prompt, int) or isinstance(per_prompt, bool) or not 1 <= per_prompt <= 1000:
+            raise RecipeError(f"{origin}: key 'output.pairs.per_prompt': must be an integer in [1, 1000]")
+        reasons = pairs.get("rejected_reasons", [])
+        if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons) or \
+                any(r.split(":")[-1] in ("not_selected", "duplicate_completion", "outside_pass_rate_band")
+                    for r in reasons):
+            raise RecipeError(f"{origin}: key 'output.pairs.rejected_reasons': must be a list of verifier reasons "
+                              "(selection reasons mark right answers and cannot make a sample 'rejected')")
 
 
 def _checked_limit(value: Any, origin: str) -> int | None:

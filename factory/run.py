@@ -66,7 +66,9 @@ class RunPlan:
 
     @property
     def splits(self) -> list[str]:
-        return ["accepted", "rejected"] if self.recipe.output.keep_rejected else ["accepted"]
+        """The splits of the default config, then `pairs` (its own config) when the recipe asks for pairs."""
+        splits = ["accepted", "rejected"] if self.recipe.output.keep_rejected else ["accepted"]
+        return splits + (["pairs"] if self.recipe.output.pairs is not None else [])
 
 
 def run_fingerprint(recipe: Recipe, identity: dict[str, Any]) -> str:
@@ -242,6 +244,12 @@ def run(recipe: Recipe, source: LoadedPrompts, runtime: Runtime, out: str | Path
     """
     plan = plan_run(recipe, source, runtime)
     out = Path(out) if out else default_out(recipe, plan.run_info["recipe_fingerprint"])
+    if not _finished_already(out, plan):
+        try:
+            runtime.preflight(recipe)
+        except Exception:
+            runtime.close()
+            raise
     with RunFolder(out) as folder:
         progress = Progress(total_prompts=sum(len(u) for u in plan.units), done_prompts=0, json_lines=log_json)
         try:
@@ -264,10 +272,20 @@ def run(recipe: Recipe, source: LoadedPrompts, runtime: Runtime, out: str | Path
                 finally:
                     runtime.close()
             summary = committer.summary()
-            finish_run(folder, plan, summary, runtime.versions() if plan.todo else {})
+            finish_run(folder, plan, summary, runtime.versions())
         finally:
             progress.close()
     return RunResult(out, summary)
+
+
+def _finished_already(out: Path, plan: RunPlan) -> bool:
+    """Every unit of this plan already has a marker in `out` (read without the lock: a hint, not a decision)."""
+    from factory.run_folder import is_run_folder
+
+    if not is_run_folder(out):
+        return False
+    units = RunFolder(out).completed_units()
+    return all(u in units for u in range(len(plan.units)))
 
 
 def _now() -> str:

@@ -20,7 +20,7 @@ from collections import Counter
 from math import comb
 from typing import Any, Iterable
 
-COUNT_KEYS = ("prompts", "generated", "passed", "accepted", "rejected", "unverifiable", "prompt_tokens",
+COUNT_KEYS = ("prompts", "generated", "passed", "accepted", "rejected", "unverifiable", "pairs", "prompt_tokens",
               "completion_tokens")
 
 
@@ -90,6 +90,7 @@ def summarize(totals: RunTotals, *, wall_seconds: float | None = None, units_don
             "passed": c["passed"],
             "accepted": c["accepted"],
             "rejected": c["rejected"],
+            "pairs": c["pairs"],
         },
         "pass_rate": round(c["passed"] / c["generated"], 4) if c["generated"] else None,
         "estimates": totals.estimates(),
@@ -117,6 +118,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append(f"passed     {funnel['passed']}  (every verifier accepted)")
     lines.append(f"accepted   {funnel['accepted']}  (the accepted split: passed and selected)")
     lines.append(f"rejected   {funnel['rejected']}")
+    if funnel.get("pairs"):
+        lines.append(f"pairs      {funnel['pairs']}  (the pairs config: chosen / rejected)")
     if summary.get("pass_rate") is not None:
         lines.append(f"pass rate  {summary['pass_rate']:.1%}")
     for name, value in summary["estimates"].items():

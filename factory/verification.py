@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from factory.recipe import Selection, VerifierSpec
-from factory.selection import select_accepted
+from factory.selection import (DUPLICATE, NOT_SELECTED, OUTSIDE_BAND, PairSettings, choose_pairs,
+                               duplicate_indices, in_band, qualifies_for_pair, select_accepted)
 from factory.stats import new_unit_stats
-from factory.rows import build_row, row_id, unwritable_field
+from factory.rows import PAIRS_SPLIT, build_pair, build_row, row_id, unwritable_field
 from verifiers.types import Completion, Prompt, Verdict
 from verifiers.base import Verifier
 from verifiers.registry import create_verifier
@@ -79,54 +80,108 @@ def verify_unit(
     selection: Selection,
     keep_rejected: bool,
     run_info: dict[str, Any],
+    pairs: PairSettings | None = None,
 ) -> UnitResult:
     """Verify, select and build rows for one unit. Every completion lands in exactly one split (or is dropped
-    when the recipe does not keep rejected samples, and then still counted in the stats)."""
+    when the recipe does not keep rejected samples, and then still counted in the stats); pairs, when asked for,
+    go to the `pairs` split."""
     by_prompt: dict[str, list[Completion]] = {}
     for completion in completions:
         by_prompt.setdefault(completion.prompt_id, []).append(completion)
-    stats = new_unit_stats()
-    reasons: Counter[str] = Counter()
-    accepted_rows: list[dict[str, Any]] = []
-    rejected_rows: list[dict[str, Any]] = []
-    unwritable: list[dict[str, str]] = []
+    out = _UnitRows(new_unit_stats(), keep_rejected, run_info)
     for prompt in prompts:
         samples = sorted(by_prompt.get(prompt.prompt_id, []), key=lambda c: c.sample_index)
-        storable = [c for c in samples if unwritable_field({"completion": c.text}) is None]
-        for completion in samples:
-            if completion not in storable:
-                unwritable.append({"id": row_id(prompt.prompt_id, completion.sample_index), "field": "completion",
-                                   "reason": "text is not valid Unicode (a lone surrogate): it cannot be stored"})
-                reasons["factory:unwritable_text"] += 1
-        dropped = len(samples) - len(storable)
-        samples = storable
+        samples = out.drop_unstorable(prompt, samples)
         verdicts = verify_prompt(verifiers, prompt, samples)
         passed = [c for c, vs in zip(samples, verdicts) if all(v.accepted for v in vs)]
-        keep = select_accepted(prompt.prompt_id, passed, selection.max_accepted_per_prompt, selection.strategy)
+        extra = _selection_verdicts(prompt, samples, passed, selection)
+        kept, wrong = [], []
         for completion, sample_verdicts in zip(samples, verdicts):
-            is_pass = all(v.accepted for v in sample_verdicts)
-            selected = is_pass and completion.sample_index in keep
-            if is_pass and not selected:
-                sample_verdicts = sample_verdicts + [Verdict.reject("selection", "not_selected")]
-            for verdict in sample_verdicts:
-                if verdict.status in ("rejected", "unverifiable"):
-                    reasons[f"{verdict.name}:{verdict.reason}"] += 1
-            stats["unverifiable"] += any(v.status == "unverifiable" for v in sample_verdicts)
-            row = build_row(prompt, completion, sample_verdicts, accepted=selected, run_info=run_info)
-            if selected:
-                accepted_rows.append(row)
-            elif keep_rejected:
-                rejected_rows.append(row)
-            stats["prompt_tokens"] += completion.prompt_tokens
-            stats["completion_tokens"] += completion.completion_tokens
-        stats["prompts"] += 1
-        stats["generated"] += len(samples) + dropped
-        stats["passed"] += len(passed)
-        stats["accepted"] += len(keep)
-        stats["rejected"] += len(samples) + dropped - len(keep)
-        stats["per_prompt"].append([len(samples), len(passed)])
-    stats["reasons"] = dict(reasons)
-    rows_by_split = {"accepted": accepted_rows}
-    if keep_rejected:
-        rows_by_split["rejected"] = rejected_rows
-    return UnitResult(rows_by_split, stats, unwritable)
+            sample_verdicts = sample_verdicts + extra.get(completion.sample_index, [])
+            row = out.add(prompt, completion, sample_verdicts)
+            if row["accepted"]:
+                kept.append(completion)
+            elif pairs and qualifies_for_pair(row["rejection_reasons"], pairs.rejected_reasons):
+                wrong.append((completion, row["rejection_reasons"]))
+        if pairs:
+            reasons_of = {c.sample_index: r for c, r in wrong}
+            for chosen, rejected in choose_pairs(kept, [c for c, _ in wrong], pairs.per_prompt):
+                out.pairs.append(build_pair(prompt, chosen, rejected, reasons_of[rejected.sample_index], run_info))
+        out.stats["prompts"] += 1
+        out.stats["passed"] += len(passed)
+        out.stats["per_prompt"].append([len(samples), len(passed)])
+    return out.result(with_pairs=pairs is not None)
+
+
+def _selection_verdicts(prompt: Prompt, samples: list[Completion], passed: list[Completion],
+                        selection: Selection) -> dict[int, list[Verdict]]:
+    """The `selection` verdict for each passed sample that is not kept (see `factory.selection`)."""
+    extra: dict[int, list[Verdict]] = {}
+    duplicates = duplicate_indices(passed) if selection.dedup_completions else set()
+    distinct = [c for c in passed if c.sample_index not in duplicates]
+    for index in duplicates:
+        extra[index] = [Verdict.reject("selection", DUPLICATE)]
+    if not in_band(len(passed), len(samples), selection.pass_rate):
+        for completion in distinct:
+            extra[completion.sample_index] = [Verdict.reject("selection", OUTSIDE_BAND,
+                                                             pass_rate=round(len(passed) / len(samples), 4))]
+        return extra
+    keep = select_accepted(prompt.prompt_id, distinct, selection.max_accepted_per_prompt, selection.strategy)
+    for completion in distinct:
+        if completion.sample_index not in keep:
+            extra[completion.sample_index] = [Verdict.reject("selection", NOT_SELECTED)]
+    return extra
+
+
+class _UnitRows:
+    """The rows, stats and left-out samples of one unit as they are built."""
+
+    def __init__(self, stats: dict[str, Any], keep_rejected: bool, run_info: dict[str, Any]) -> None:
+        self.stats, self.keep_rejected, self.run_info = stats, keep_rejected, run_info
+        self.reasons: Counter[str] = Counter()
+        self.accepted: list[dict[str, Any]] = []
+        self.rejected: list[dict[str, Any]] = []
+        self.pairs: list[dict[str, Any]] = []
+        self.unwritable: list[dict[str, str]] = []
+
+    def drop_unstorable(self, prompt: Prompt, samples: list[Completion]) -> list[Completion]:
+        """Samples whose text cannot be stored are left out (listed, counted as generated and rejected)."""
+        storable = []
+        for completion in samples:
+            if unwritable_field({"completion": completion.text}) is None:
+                storable.append(completion)
+                continue
+            self.unwritable.append({"id": row_id(prompt.prompt_id, completion.sample_index), "field": "completion",
+                                    "reason": "text is not valid Unicode (a lone surrogate): it cannot be stored"})
+            self.reasons["factory:unwritable_text"] += 1
+            self.stats["generated"] += 1
+            self.stats["rejected"] += 1
+        return storable
+
+    def add(self, prompt: Prompt, completion: Completion, verdicts: list[Verdict]) -> dict[str, Any]:
+        accepted = all(v.accepted for v in verdicts)
+        for verdict in verdicts:
+            if verdict.status in ("rejected", "unverifiable"):
+                self.reasons[f"{verdict.name}:{verdict.reason}"] += 1
+        row = build_row(prompt, completion, verdicts, accepted=accepted, run_info=self.run_info)
+        if accepted:
+            self.accepted.append(row)
+        elif self.keep_rejected:
+            self.rejected.append(row)
+        s = self.stats
+        s["generated"] += 1
+        s["accepted" if accepted else "rejected"] += 1
+        s["unverifiable"] += any(v.status == "unverifiable" for v in verdicts)
+        s["prompt_tokens"] += completion.prompt_tokens
+        s["completion_tokens"] += completion.completion_tokens
+        return row
+
+    def result(self, with_pairs: bool) -> UnitResult:
+        self.stats["reasons"] = dict(self.reasons)
+        self.stats["pairs"] = len(self.pairs)
+        rows_by_split = {"accepted": self.accepted}
+        if self.keep_rejected:
+            rows_by_split["rejected"] = self.rejected
+        if with_pairs:
+            rows_by_split[PAIRS_SPLIT] = self.pairs
+        return UnitResult(rows_by_split, self.stats, self.unwritable)

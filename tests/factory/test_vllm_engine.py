@@ -34,3 +34,14 @@ def test_concurrent_generate_calls_each_get_exactly_their_own_samples():
         expected = [(p.prompt_id, i) for p in unit for i in range(sampling.n)]
         assert [(c.prompt_id, c.sample_index) for c in completions] == expected
         assert all(c.text.startswith("<think>") and c.completion_tokens > 0 for c in completions)
+
+
+def test_cpu_kv_cache_is_sized_to_the_model_and_settings():
+    from factory.engines.vllm_engine import MAX_KV_BYTES, MIN_KV_BYTES, cpu_kv_cache_bytes
+
+    # tiny-r1: 4 layers x 3 kv heads x 64 x float32, K and V = 6,144 bytes per token
+    tiny = cpu_kv_cache_bytes(str(MODEL), {"max_model_len": 1024, "dtype": "float32"})
+    assert tiny == 6144 * 1024 * 256
+    assert cpu_kv_cache_bytes(str(MODEL), {"max_model_len": 1024, "max_num_seqs": 4}) == MIN_KV_BYTES
+    assert cpu_kv_cache_bytes(str(MODEL), {"max_model_len": 10**7}) == MAX_KV_BYTES
+    assert tiny < 2 << 30  # two tiny engines fit beside each other on a machine with a few GiB free
