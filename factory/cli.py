@@ -83,7 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
                     "problem and gold columns, `completion`, an optional `id` (rows sharing it are samples of "
                     "one prompt) and an optional `model`.")
     _add_run_flags(ver)
-    ver.add_argument("--input", required=True, metavar="FILE", help="JSONL or Parquet file of traces")
+    ver.add_argument("--input", required=True, metavar="FILE|RUN_DIR",
+                     help="JSONL or Parquet file of traces (or a run folder)")
+
+    cur = commands.add_parser(
+        "curate", help="apply the recipe's filters to a finished run folder or any corpus of traces",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Apply the recipe's filters (benchmark decontamination and prompt dedup from `prompts`, "
+                    "completion dedup and the pass-rate band from `selection`, pairs from `output`) and its "
+                    "verifiers to an existing run folder or a JSONL/Parquet corpus of traces (e.g. a Hub dataset "
+                    "downloaded elsewhere: the recipe's problem and gold columns, `completion`, optional `id` and "
+                    "`model`). The output is a new run folder like any other.")
+    _add_run_flags(cur)
+    cur.add_argument("--input", required=True, metavar="FILE|RUN_DIR",
+                     help="a run folder, or a JSONL or Parquet file of traces")
 
     stats = commands.add_parser("stats", help="show the funnel of a finished or running run folder")
     stats.add_argument("run_dir", metavar="DIR", help="a run folder written by generate or verify")
@@ -112,7 +125,7 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         overrides.append(f"limit={args.limit}")
     source = getattr(args, "prompts", None) or getattr(args, "input", None)
     if source:
-        as_file = args.command == "verify" or _looks_like_file(source)
+        as_file = args.command in ("verify", "curate") or _looks_like_file(source)
         overrides += ([f"prompts.path={json.dumps(source)}", "prompts.hub_id=null"] if as_file
                       else [f"prompts.hub_id={json.dumps(source)}", "prompts.path=null"])
     return overrides
@@ -123,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     from factory.stats import format_summary
 
     recipe = load_recipe(args.recipe, _overrides(args))
-    if args.command == "verify":
+    if args.command in ("verify", "curate"):
         from factory.runtimes.replay import ReplayRuntime
         from factory.sources import load_traces
 
@@ -200,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in previous:
         signal.signal(sig, _on_signal)
     try:
-        if args.command in ("generate", "verify"):
+        if args.command in ("generate", "verify", "curate"):
             return _run(args)
         if args.command == "stats":
             return _stats(args)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from factory.recipe import Recipe
+from factory.sources import SourceError
 from verifiers.types import Prompt
 
 CURATION_BATCH = 4096  # prompts per call: the curator is stateful, so batching changes nothing but memory
@@ -37,8 +38,11 @@ def curate_prompts(recipe: Recipe, prompts: list[Prompt]) -> tuple[list[Prompt],
     from factory.curation import PromptCurator
     from factory.curation.settings import parse_decontaminate, parse_dedup
 
-    curator = PromptCurator(parse_decontaminate(settings.decontaminate, "prompts.decontaminate"),
-                            parse_dedup(settings.dedup, "prompts.dedup"))
+    try:
+        curator = PromptCurator(parse_decontaminate(settings.decontaminate, "prompts.decontaminate"),
+                                parse_dedup(settings.dedup, "prompts.dedup"))
+    except (ValueError, OSError) as exc:  # a benchmark file that is missing, empty or lacks its column
+        raise SourceError(f"prompts.decontaminate: {exc}") from exc
     kept_ids: set[str] = set()
     report = CurationReport()
     for start in range(0, len(prompts), CURATION_BATCH):

@@ -38,6 +38,11 @@ def bounded(default: Any, lo: float | None = None, hi: float | None = None, *, l
     return field(default=default, metadata={"lo": lo, "hi": hi, "lo_open": lo_open})
 
 
+TRANSPORT_KEYS = ("base_url", "api_key_env", "max_concurrency")
+HTTP_TRANSPORT_KEYS = ("request_timeout_s", "connect_timeout_s", "max_retries", "backoff_base_s", "backoff_max_s",
+                       "max_n_per_request", "price_input_per_mtok", "price_output_per_mtok")
+
+
 def recipes_dir() -> Path:
     return shipped("recipes")
 
@@ -77,8 +82,20 @@ class Template:
 
 @dataclass
 class Generation:
+    engine: str = "vllm"
+    """vllm: vLLM engines in Ray actors (`resources`); openai: an OpenAI-compatible HTTP server (`base_url`)."""
     model: str = "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"
-    """Hub id or local folder of the teacher."""
+    """Hub id or local folder of the teacher (vllm), or the served model name (openai)."""
+    base_url: str | None = None
+    """openai: the endpoint root with its version, e.g. http://127.0.0.1:8000/v1 (also `--base-url`)."""
+    api_key_env: str | None = None
+    """openai: the NAME of the environment variable holding the API key (the key is never written anywhere)."""
+    max_concurrency: int = bounded(16, 1, 4096)
+    """openai: requests in flight at once per engine actor."""
+    http: dict[str, Any] = field(default_factory=dict)
+    """openai: further client settings (see `factory.engines.openai_engine.HTTPSettings`): request_timeout_s,
+    connect_timeout_s, max_retries, backoff_base_s, backoff_max_s, max_n_per_request, max_tokens_field,
+    opens_think, extra_body, price_input_per_mtok, price_output_per_mtok."""
     n: int = bounded(8, 1, 100_000)
     """Samples per prompt (one request with SamplingParams(n=...))."""
     temperature: float = bounded(0.6, 0, 2)
@@ -167,10 +184,15 @@ class Recipe:
     """The YAML file this recipe came from (not part of the fingerprint)."""
 
     def fingerprinted(self) -> dict[str, Any]:
-        """The settings that decide which rows a run writes, as plain data (a local prompt path resolved)."""
+        """The settings that decide which rows a run writes, as plain data (a local prompt path resolved). How a
+        teacher is reached (its address, key, concurrency, timeouts, retries, prices) is not among them."""
         data = dataclasses.asdict(self)
         if data["prompts"]["path"]:
             data["prompts"]["path"] = str(resolve_data_path(data["prompts"]["path"]))
+        for key in TRANSPORT_KEYS:
+            data["generation"].pop(key, None)
+        data["generation"]["http"] = {k: v for k, v in data["generation"]["http"].items()
+                                      if k not in HTTP_TRANSPORT_KEYS}
         return {k: data[k] for k in ("prompts", "template", "generation", "verifiers", "selection", "output", "limit")}
 
     def fingerprint(self) -> str:
@@ -368,6 +390,9 @@ def _build_verifiers(data: Any, origin: str) -> list[VerifierSpec]:
 def _validate(recipe: Recipe, origin: str) -> None:
     columns = recipe.prompts.columns
     checks = [
+        (recipe.generation.engine in ("vllm", "openai"), "generation.engine must be vllm or openai"),
+        (recipe.generation.engine != "openai" or bool(recipe.generation.base_url),
+         "generation.base_url is required with generation.engine: openai (or give --base-url)"),
         (recipe.selection.strategy in ("first", "shortest", "random"),
          "selection.strategy must be one of first, shortest, random"),
         (bool(recipe.prompts.path) != bool(recipe.prompts.hub_id), "prompts: set exactly one of 'path' and 'hub_id'"),
@@ -381,6 +406,11 @@ def _validate(recipe: Recipe, origin: str) -> None:
         if not ok:
             raise RecipeError(f"{origin}: {message}")
     _validate_selection(recipe, origin)
+    if recipe.generation.engine == "openai":
+        try:
+            http_settings(recipe.generation)
+        except (TypeError, ValueError) as exc:
+            raise RecipeError(f"{origin}: key 'generation': {exc}") from exc
     if recipe.prompts.decontaminate is not None or recipe.prompts.dedup is not None:
         from factory.curation.settings import parse_decontaminate, parse_dedup
 
@@ -420,6 +450,20 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe
     )
     _validate(recipe, origin)
     return recipe
+
+
+def http_settings(generation: Generation) -> Any:
+    """`factory.engines.openai_engine.HTTPSettings` of an openai-engine recipe, validated."""
+    from factory.engines.openai_engine import HTTPSettings
+
+    known = set(HTTPSettings.field_names()) - {"base_url", "api_key_env", "max_concurrency"}
+    unknown = sorted(set(generation.http) - known)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ValueError(f"http: unknown key '{unknown[0]}'{hint}")
+    return HTTPSettings(base_url=generation.base_url or "", api_key_env=generation.api_key_env,
+                        max_concurrency=generation.max_concurrency, **generation.http).validate()
 
 
 def _validate_selection(recipe: Recipe, origin: str) -> None:

@@ -261,13 +261,15 @@ def run(recipe: Recipe, source: LoadedPrompts, runtime: Runtime, out: str | Path
             for row in plan.skipped:
                 progress.event("skipped", message=str(row))
             for item in plan.curation.dropped:
-                progress.event("dropped", message=str(item))
+                evidence = ", ".join(f"{k}: {v!r}" for k, v in item.details.items())
+                progress.event("dropped", message=f"prompt {item.prompt_id}: {item.reason} ({evidence})",
+                               prompt_id=item.prompt_id, reason=item.reason)
             earlier = max([float((folder.read_run_info() or {}).get("wall_seconds", 0.0))]
                           + [float(m.get("wall_seconds", 0.0)) for m in plan.done.values()])
             committer = UnitCommitter(folder, plan, progress, runtime, earlier)
             if plan.todo:
                 try:
-                    runtime.open(recipe, plan.run_info, progress.event)
+                    runtime.open(recipe, plan.run_info, progress.event, folder.meta)
                     runtime.run(plan.units, plan.todo, committer)
                 finally:
                     runtime.close()

@@ -116,8 +116,10 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, row
 
 
-def iter_source_rows(source: PromptSource) -> tuple[str, dict[str, Any], Iterator[tuple[int, Any]]]:
-    """(origin, identity, rows) for the configured source; origin names the file or Hub dataset in messages."""
+def iter_source_rows(source: PromptSource, with_run_folders: bool = False
+                     ) -> tuple[str, dict[str, Any], Iterator[tuple[int, Any]]]:
+    """(origin, identity, rows) for the configured source; origin names the file or Hub dataset in messages.
+    `with_run_folders`: a run folder is a source too (its samples, for `verify` / `curate`)."""
     if source.hub_id:
         import datasets  # heavy; only when a Hub source is used
 
@@ -130,6 +132,12 @@ def iter_source_rows(source: PromptSource) -> tuple[str, dict[str, Any], Iterato
         identity = {"kind": "hub", "id": source.hub_id, "config": source.config, "split": source.split,
                     "revision": source.revision or getattr(dataset, "_fingerprint", None)}
         return origin, identity, enumerate(dataset, start=1)
+    folder = resolve_data_path(source.path or "")
+    if with_run_folders and folder.is_dir() and (folder / ".factory" / "run.json").is_file():
+        run_info = json.loads((folder / ".factory" / "run.json").read_text())
+        identity = {"kind": "run_folder", "path": str(folder), "fingerprint": run_info.get("fingerprint"),
+                    "units": sorted(p.name for p in (folder / ".factory" / "units").glob("*.json"))}
+        return str(folder), identity, _run_folder_rows(folder, source.columns)
     path = local_file(source.path or "", "prompt file")
     rows = _parquet_rows(path) if path.suffix == ".parquet" else _jsonl_rows(path)
     return str(path), file_identity(path), rows
@@ -154,15 +162,38 @@ def load_prompts(source: PromptSource, template: Template, *, limit: int | None 
 
 
 def load_traces(source: PromptSource, template: Template, *, limit: int | None = None) -> LoadedPrompts:
-    """`factory verify` input: rows with the recipe's problem and gold columns, `completion`, an optional `id`
-    (rows sharing it are samples of one prompt, numbered in input order; they must agree on problem and gold) and
-    an optional `model`. The `id` column is the input's own, whatever the recipe maps for generation."""
+    """`factory verify` / `factory curate` input: rows with the recipe's problem and gold columns, `completion`, an
+    optional `id` (rows sharing it are samples of one prompt, numbered in input order; they must agree on problem
+    and gold) and an optional `model`. The `id` column is the input's own, whatever the recipe maps for generation.
+    The input may also be a run folder: its accepted and rejected samples, in unit and sample order."""
     return _load(source, template, limit=limit, id_column="id", with_completions=True)
+
+
+def _run_folder_rows(root: Path, columns: dict[str, str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A run folder's samples as verify-input rows (prompt id, problem, gold, completion text, model), unit by
+    unit, each unit's samples by prompt (in first-seen order) and sample index."""
+    import pyarrow.parquet as pq
+
+    number = 0
+    units = sorted({p.name for split in ("accepted", "rejected") for p in (root / "data" / split).glob("part-*.parquet")})
+    for name in units:
+        rows = []
+        for split in ("accepted", "rejected"):
+            path = root / "data" / split / name
+            if path.is_file():
+                rows += pq.read_table(path, columns=["prompt_id", "sample_index", "problem", "gold", "completion",
+                                                     "model"]).to_pylist()
+        order = {pid: i for i, pid in reversed(list(enumerate(r["prompt_id"] for r in rows)))}
+        for row in sorted(rows, key=lambda r: (order[r["prompt_id"]], r["sample_index"])):
+            number += 1
+            yield number, {"id": row["prompt_id"], columns["problem"]: row["problem"], columns["gold"]: row["gold"],
+                           "completion": row["completion"][0]["content"] if row["completion"] else "",
+                           "model": row["model"]}
 
 
 def _load(source: PromptSource, template: Template, *, limit: int | None, id_column: str | None,
           with_completions: bool) -> LoadedPrompts:
-    origin, identity, rows = iter_source_rows(source)
+    origin, identity, rows = iter_source_rows(source, with_run_folders=with_completions)
     columns = source.columns
     problem_column, gold_column, language_column = columns["problem"], columns["gold"], columns.get("language")
     loaded = LoadedPrompts([], [], origin, {}, identity)

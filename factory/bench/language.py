@@ -1,15 +1,21 @@
 """Benchmark of the language verifier: cost per ~4,000-character trace, and precision/recall on mixed traces.
 
-    python -m factory.bench.language [--fixtures DIR] [--runs 7] [--seed 0]
+    python -m factory.bench.language [--fixtures DIR ...] [--runs 7] [--seed 0]
 
-Traces are built from the hand-written multilingual fixtures (tests/verifiers/fixtures/lang/*.txt): each host
-trace's reasoning is repeated to about 4,000 characters, then sentences of another language's fixture are inserted
-at random sentence boundaries until a target share of the letters is foreign. Printed:
+Traces are built from the hand-written multilingual fixtures (tests/verifiers/fixtures/lang/*.txt, and the short
+problems of tests/verifiers/fixtures/lang_short/*.txt: a dozen words in 15 Latin-script languages). Each prompt is
+templated the way the recipes do it: the problem followed by the English instruction "Please reason step by step,
+and put your final answer within \\boxed{}." Printed:
 
 - the median milliseconds per trace of `LanguageVerifier.verify` and of langdetect run once (seeded) on the whole
-  trace, on one core (the process is pinned to one CPU where the OS allows it);
-- precision and recall of rejection (`language_mixing` or `language_mismatch`) on a labelled set: positives carry
-  10% or more foreign letters, negatives none or at most 4%.
+  trace, on one core (the process is pinned to one CPU where the OS allows it), on traces whose reasoning is
+  repeated to about 4,000 characters;
+- precision and recall of rejection (`language_mixing` or `language_mismatch`) on a labelled set. Positives: sentences
+  of another language's fixture inserted at random sentence boundaries until 10%, 15% or 30% of the letters are
+  foreign, and traces with one foreign sentence (20 letters or more) inserted in the reasoning, in the fixture as
+  written and in its 4,000-character form. Negatives: every clean trace (both lengths) under three prompt forms:
+  the problem and its templated turn, the instruction baked into the problem text, and the templated turn alone.
+  A near twin of the host language (Spanish and Portuguese, Dutch and Afrikaans, ...) is not used as a guest.
 
 The share is measured here independently of the verifier: letters (`str.isalpha`) of the inserted sentences over
 all letters of the trace's reasoning and answer, LaTeX included, so it slightly understates the share of prose.
@@ -31,7 +37,12 @@ from pathlib import Path
 from verifiers.types import THINK_CLOSE, Completion, Prompt, split_think
 from verifiers.registry import create_verifier
 
-DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "verifiers" / "fixtures" / "lang"
+_FIXTURE_ROOT = Path(__file__).resolve().parents[2] / "tests" / "verifiers" / "fixtures"
+DEFAULT_FIXTURES = _FIXTURE_ROOT / "lang"
+SHORT_FIXTURES = _FIXTURE_ROOT / "lang_short"
+INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+# Guests too close to a host for one sentence to tell (see verifiers.language._TWINS).
+_TWINS = ({"af", "nl"}, {"ca", "es", "pt"}, {"da", "no", "sv"}, {"cs", "sk"}, {"hr", "sl"}, {"zh", "ja"})
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]+|[^.!?。！？\n]+$", re.M)
 
 
@@ -53,6 +64,19 @@ def load_fixtures(directory: Path = DEFAULT_FIXTURES) -> list[Fixture]:
 
 def language_of(fixture: Fixture) -> str:
     return fixture.language.split("_")[0]
+
+
+def near(a: str, b: str) -> bool:
+    """Whether two languages are the same or near twins."""
+    return a == b or any(a in group and b in group for group in _TWINS)
+
+
+def templated(problem: str, form: str = "template", prompt_id: str = "p") -> Prompt:
+    """The prompt as a recipe makes it ("template"), with the instruction baked into the problem text ("baked"),
+    or with only the templated turn and no problem text ("turn")."""
+    turn = f"{problem}\n{INSTRUCTION}"
+    text = {"template": problem, "baked": turn, "turn": ""}[form]
+    return Prompt(prompt_id, ({"role": "user", "content": turn},), text, None)
 
 
 def prose_sentences(completion: str, min_letters: int = 12) -> list[str]:
@@ -105,24 +129,40 @@ def mix(completion: str, guest: list[str], share: float, rng: random.Random, rea
     return text, foreign / max(total + foreign, 1)
 
 
-def labelled_set(fixtures: list[Fixture], seed: int) -> list[tuple[Fixture, str, bool, float, str]]:
-    """(host fixture, completion, is_mixed, foreign share, guest language) for every host/guest pair and share."""
+def insert_sentence(completion: str, sentence: str, rng: random.Random) -> tuple[str, float]:
+    """`sentence` inserted at one random sentence end of the reasoning; the new completion and its foreign share."""
+    split = split_think(completion)
+    ends = [m.end() for m in _SENTENCE.finditer(split.reasoning)]
+    at = rng.choice(ends[:-1] or ends)
+    reasoning = f"{split.reasoning[:at]} {sentence}{split.reasoning[at:]}"
+    total = letters(split.reasoning) + letters(split.answer) + letters(sentence)
+    return f"<think>\n{reasoning}\n{THINK_CLOSE}\n\n{split.answer}", letters(sentence) / total
+
+
+Case = tuple[Fixture, Prompt, str, bool, float, str, str]  # host, prompt, text, mixed, share, guest, kind
+
+
+def labelled_set(fixtures: list[Fixture], seed: int) -> list[Case]:
+    """Mixed and clean cases for every host, guest and share (see the module docstring)."""
     rng = random.Random(seed)
-    cases = []
+    cases: list[Case] = []
     for host in fixtures:
+        prompt = templated(host.problem, prompt_id=host.language)
         for length in ("short", "long"):
             base = host.completion if length == "short" else long_trace(host.completion)
-            cases.append((host, base, False, 0.0, "-"))
+            for form in ("template", "baked", "turn"):
+                cases.append((host, templated(host.problem, form, host.language), base, False, 0.0, "-", "clean"))
             for guest in fixtures:
-                if language_of(guest) == language_of(host):
+                if near(language_of(guest), language_of(host)):
                     continue
                 sentences = prose_sentences(guest.completion)
                 for target in (0.10, 0.15, 0.3):
                     text, share = mix(base, sentences, target, rng, reach=True)
-                    cases.append((host, text, True, share, guest.language))
-                if length == "long":
-                    text, share = mix(base, sentences, 0.04, rng, reach=False)
-                    cases.append((host, text, False, share, guest.language))
+                    cases.append((host, prompt, text, True, share, guest.language, "share"))
+                long_ones = prose_sentences(guest.completion, min_letters=20)
+                if long_ones:
+                    text, share = insert_sentence(base, rng.choice(long_ones), rng)
+                    cases.append((host, prompt, text, True, share, guest.language, "one_sentence"))
     return cases
 
 
@@ -147,7 +187,8 @@ def time_per_trace(fn, traces: list[tuple[Prompt, str]], runs: int) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES, help="folder of fixture .txt files")
+    parser.add_argument("--fixtures", type=Path, nargs="+", default=[DEFAULT_FIXTURES, SHORT_FIXTURES],
+                        help="folders of fixture .txt files")
     parser.add_argument("--runs", type=int, default=7, help="timing passes over all traces (median reported)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the mixing (which sentences, where)")
     args = parser.parse_args(argv)
@@ -155,16 +196,16 @@ def main(argv: list[str] | None = None) -> None:
     from verifiers.language import langdetect_whole_text
 
     print(pin_one_core(), f"| os.cpu_count()={os.cpu_count()}")
-    fixtures = load_fixtures(args.fixtures)
+    fixtures = [f for folder in args.fixtures for f in load_fixtures(folder)]
     verifier = create_verifier("language")
-    prompts = {f.language: Prompt(f.language, (), f.problem, None) for f in fixtures}
+    prompts = {f.language: templated(f.problem, prompt_id=f.language) for f in fixtures}
     langdetect_whole_text("warm up the profiles")
-    verifier.verify(prompts["en"], Completion("en", 0, fixtures[0].completion))
+    verifier.verify(prompts[fixtures[0].language], Completion("p", 0, fixtures[0].completion))
 
     rng = random.Random(args.seed)
     traces = []
     for host in fixtures:
-        guests = [g for g in fixtures if language_of(g) != language_of(host)]
+        guests = [g for g in fixtures if not near(language_of(g), language_of(host))]
         text = long_trace(host.completion)
         traces.append((prompts[host.language], text))
         traces.append((prompts[host.language], mix(text, prose_sentences(rng.choice(guests).completion), 0.1, rng, True)[0]))
@@ -175,22 +216,27 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  LanguageVerifier.verify        {ms_verifier:7.2f} ms")
     print(f"  langdetect once on whole trace {ms_langdetect:7.2f} ms")
 
-    cases = labelled_set(fixtures, args.seed)
     outcomes = []
-    for host, text, mixed, share, guest in cases:
-        verdict = verifier.verify(prompts[host.language], Completion(host.language, 0, text))
-        outcomes.append((mixed, not verdict.accepted, host.language, guest, share, verdict))
+    for host, prompt, text, mixed, share, guest, kind in labelled_set(fixtures, args.seed):
+        verdict = verifier.verify(prompt, Completion(prompt.prompt_id, 0, text))
+        outcomes.append((mixed, not verdict.accepted, host.language, guest, share, kind, prompt, verdict))
+    _report("all", outcomes)
+    for kind in ("share", "one_sentence"):
+        _report(f"{kind} mixes vs all clean", [o for o in outcomes if o[5] in (kind, "clean")])
+    for mixed, rejected, host, guest, share, kind, prompt, verdict in outcomes:
+        if mixed != rejected:
+            what = "missed" if mixed else f"false alarm ({'problem' if prompt.problem else 'turn only'})"
+            print(f"  {what}: host={host} guest={guest} kind={kind} share={share:.3f} -> {verdict.reason or 'accepted'}"
+                  f" expected={verdict.details.get('expected')} other_share={verdict.details.get('other_share')}")
+
+
+def _report(title: str, outcomes: list) -> None:
     tp = sum(m and r for m, r, *_ in outcomes)
     fp = sum(r and not m for m, r, *_ in outcomes)
     fn = sum(m and not r for m, r, *_ in outcomes)
     positives, negatives = sum(m for m, *_ in outcomes), sum(not m for m, *_ in outcomes)
-    print(f"labelled set: {positives} mixed (share >= 10%), {negatives} clean (share <= 4%)")
+    print(f"{title}: {positives} mixed, {negatives} clean")
     print(f"  precision {tp / max(tp + fp, 1):.3f}  recall {tp / max(tp + fn, 1):.3f}  (tp={tp} fp={fp} fn={fn})")
-    for mixed, rejected, host, guest, share, verdict in outcomes:
-        if mixed != rejected:
-            kind = "missed" if mixed else "false alarm"
-            print(f"  {kind}: host={host} guest={guest} share={share:.3f} -> {verdict.reason or 'accepted'}"
-                  f" other_share={verdict.details.get('other_share')}")
 
 
 if __name__ == "__main__":

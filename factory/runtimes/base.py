@@ -8,6 +8,7 @@ never touches the run folder except through `commit`, which writes the unit's sh
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from factory.recipe import Recipe
@@ -41,8 +42,9 @@ class Runtime(ABC):
         misconfigured teacher); raise with a message naming what is missing. Called only when work remains."""
 
     @abstractmethod
-    def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn) -> None:
-        """Start engines and workers; raise when they can never start (named in the message)."""
+    def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn, state_dir: Path) -> None:
+        """Start engines and workers; raise when they can never start (named in the message). `state_dir` is the
+        run folder's private folder (`.factory/`), e.g. for an HTTP engine's request journal."""
 
     @abstractmethod
     def run(self, units: Sequence[Sequence[Prompt]], todo: Sequence[int], commit: CommitFn) -> None:

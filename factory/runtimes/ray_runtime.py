@@ -21,13 +21,16 @@ import signal
 import time
 from collections import deque
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any, Sequence
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from factory.engines import EngineSpec, create_engine
 from factory.engines.base import SamplingConfig
 from factory.paths import resolve_model
-from factory.recipe import Output, Recipe, Selection, VerifierSpec
+from factory.recipe import Output, Recipe, Selection, VerifierSpec, http_settings
 from factory.runtimes.base import CommitFn, EventFn, PreflightError, Runtime
 from factory.verification import UnitResult, create_verifiers, verify_unit
 from verifiers.types import Completion, Prompt
@@ -40,6 +43,10 @@ class ResourcesUnavailableError(PreflightError):
     """The engines can never start (or did not start within `resources.wait_timeout_s`): names what is missing."""
 
 
+class TeacherPreflightError(PreflightError):
+    """The HTTP teacher refused the preflight (address, key or model name): nothing was sent or written."""
+
+
 class EnginesNotReadyError(RuntimeError):
     """The engine actors did not get their resources within `resources.wait_timeout_s` (the run exits 1)."""
 
@@ -47,13 +54,15 @@ class EnginesNotReadyError(RuntimeError):
 class GenerationActor:
     """Owns one engine for its lifetime. Created through `ray.remote(...)` in `RayRuntime`."""
 
-    def __init__(self, model: str, tensor_parallel_size: int, engine_kwargs: dict[str, Any]) -> None:
-        from factory.engines.vllm_engine import VLLMEngine
-
-        self.engine = VLLMEngine(model, tensor_parallel_size=tensor_parallel_size, engine_kwargs=engine_kwargs)
+    def __init__(self, spec: EngineSpec) -> None:
+        self.engine = create_engine(spec)
 
     def ready(self) -> bool:
         return True
+
+    def counters(self) -> dict[str, Any]:
+        counters = getattr(self.engine, "counters", None)
+        return counters() if callable(counters) else {}
 
     def generate(self, unit: int, prompts: list[Prompt], sampling: SamplingConfig) -> tuple[int, list[Completion], float]:
         started = time.monotonic()
@@ -101,21 +110,56 @@ class RayRuntime(Runtime):
         self.verifiers: list[Any] = []
         self._started_ray = False
         self._sampling: SamplingConfig | None = None
+        self.failed_units: dict[int, str] = {}
+        self._event: EventFn = lambda *args, **kwargs: None
 
     def model_name(self, recipe: Recipe) -> str:
         return recipe.generation.model
 
-    def preflight(self, recipe: Recipe) -> None:
+    def counters(self) -> dict[str, Any]:
+        """The engines' counters summed (HTTP: requests sent and in flight, retries, tokens, estimated cost)."""
+        if not self.engines:
+            return {}
         try:
-            resolve_model(recipe.generation.model)
-        except FileNotFoundError as exc:
-            raise ResourcesUnavailableError(f"generation.model: {exc}") from None
+            parts = ray.get([engine.counters.remote() for engine in self.engines], timeout=5)
+        except Exception:  # noqa: BLE001 - figures for the progress line must never stop a run
+            return {}
+        total: dict[str, Any] = {"units_failed": len(self.failed_units)} if self.failed_units else {}
+        for part in parts:
+            for key, value in part.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    total[key] = round(total.get(key, 0) + value, 6)
+        return total
+
+    def preflight(self, recipe: Recipe) -> None:
+        if recipe.generation.engine == "openai":
+            self._check_teacher(recipe)
+        else:
+            try:
+                resolve_model(recipe.generation.model)
+            except FileNotFoundError as exc:
+                raise ResourcesUnavailableError(f"generation.model: {exc}") from None
         self._start_ray(recipe)
         self._check_feasible(recipe)
 
-    def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn) -> None:
+    @staticmethod
+    def _check_teacher(recipe: Recipe) -> None:
+        """An HTTP teacher is asked for its models once, from the driver: a wrong address, key or model name
+        stops the run here, before any folder is touched or any prompt is sent."""
+        from factory.engines.openai_engine import OpenAIEngine, TeacherConfigError, TeacherUnavailableError
+
+        engine = OpenAIEngine(recipe.generation.model, http_settings(recipe.generation), None)
+        try:
+            engine.preflight()
+        except (TeacherConfigError, TeacherUnavailableError) as exc:
+            raise TeacherPreflightError(f"teacher at {recipe.generation.base_url}: {exc}") from None
+        finally:
+            engine.close()
+
+    def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn, state_dir: Path) -> None:
         res = recipe.resources
-        model = resolve_model(recipe.generation.model)
+        self._event = event
+        spec = self._engine_spec(recipe, state_dir)
         self._start_ray(recipe)
         self._check_feasible(recipe)
         self._sampling = SamplingConfig.of(recipe.generation)
@@ -123,17 +167,29 @@ class RayRuntime(Runtime):
         env = {"OMP_NUM_THREADS": str(os.cpu_count() or 1), "VLLM_LOGGING_LEVEL":
                os.environ.get("VLLM_LOGGING_LEVEL", "ERROR"), "TOKENIZERS_PARALLELISM": "false"}
         # A threaded actor: the queued units' generate calls run at once and share the engine's running batch.
+        placement: dict[str, Any] = {"num_cpus": res.cpus_per_actor, "num_gpus": res.gpus_per_actor}
+        if spec.kind == "openai":
+            # An HTTP client needs no accelerator; it runs on the driver's node, where its journal (in the run
+            # folder) is local storage.
+            placement = {"num_cpus": min(res.cpus_per_actor, 0.5), "num_gpus": 0,
+                         "scheduling_strategy": NodeAffinitySchedulingStrategy(
+                             ray.get_runtime_context().get_node_id(), soft=False)}
         engine_cls = ray.remote(GenerationActor).options(
-            num_cpus=res.cpus_per_actor, num_gpus=res.gpus_per_actor, max_restarts=ACTOR_RESTARTS,
-            max_task_retries=ACTOR_RESTARTS, max_concurrency=UNITS_QUEUED_PER_ENGINE + 1,
-            runtime_env={"env_vars": env})
+            **placement, max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS,
+            max_concurrency=UNITS_QUEUED_PER_ENGINE + 1, runtime_env={"env_vars": env})
         verify_cls = ray.remote(VerificationActor).options(
             num_cpus=1, max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS)
-        self.engines = [engine_cls.remote(model, res.tensor_parallel_size, res.engine_kwargs)
-                        for _ in range(res.engine_actors)]
+        self.engines = [engine_cls.remote(spec) for _ in range(res.engine_actors)]
         self.verifiers = [verify_cls.remote(recipe.verifiers, recipe.selection, recipe.output, run_info)
                           for _ in range(res.verify_cpus)]
         self._wait_ready(recipe, event)
+
+    @staticmethod
+    def _engine_spec(recipe: Recipe, state_dir: Path) -> EngineSpec:
+        g, res = recipe.generation, recipe.resources
+        if g.engine == "openai":
+            return EngineSpec("openai", g.model, http=http_settings(g), journal_dir=state_dir / "journal")
+        return EngineSpec("vllm", resolve_model(g.model), res.tensor_parallel_size, dict(res.engine_kwargs))
 
     def _start_ray(self, recipe: Recipe) -> None:
         if ray.is_initialized():
@@ -158,7 +214,7 @@ class RayRuntime(Runtime):
         if self.address:
             return
         res, total = recipe.resources, ray.cluster_resources()
-        gpus_needed = res.gpus_per_actor * (1 if res.engine_actors else 0)
+        gpus_needed = res.gpus_per_actor if recipe.generation.engine == "vllm" else 0
         if gpus_needed > total.get("GPU", 0):
             raise ResourcesUnavailableError(
                 f"resources.gpus_per_actor={res.gpus_per_actor} but this machine has {int(total.get('GPU', 0))} "
@@ -194,10 +250,14 @@ class RayRuntime(Runtime):
         return f"{res.cpus_per_actor:g} CPU, {res.gpus_per_actor:g} GPU"
 
     def run(self, units: Sequence[Sequence[Prompt]], todo: Sequence[int], commit: CommitFn) -> None:
-        """Generate, verify and commit every unit in `todo`; returns when all are committed."""
+        """Generate, verify and commit every unit in `todo`; returns when each is committed or has failed.
+
+        A unit whose generation fails for good (an HTTP teacher that kept failing after every retry) is left
+        uncommitted and counted in `failed_units`; the other units go on, and the run ends incomplete (a rerun
+        retries it). Any other error stops the run."""
         assert self._sampling is not None, "open() first"
         queue = deque(todo)
-        generating: dict[ray.ObjectRef, int] = {}
+        generating: dict[ray.ObjectRef, tuple[int, int]] = {}  # ref -> (engine index, unit)
         verifying: dict[ray.ObjectRef, float] = {}
         next_verifier = 0
 
@@ -205,7 +265,7 @@ class RayRuntime(Runtime):
             if queue:
                 unit = queue.popleft()
                 ref = self.engines[engine_index].generate.remote(unit, list(units[unit]), self._sampling)
-                generating[ref] = engine_index
+                generating[ref] = (engine_index, unit)
 
         for _ in range(UNITS_QUEUED_PER_ENGINE):
             for engine_index in range(len(self.engines)):
@@ -217,8 +277,17 @@ class RayRuntime(Runtime):
                 continue
             ref = ready[0]
             if ref in generating:
-                engine_index = generating.pop(ref)
-                unit, completions, gen_seconds = ray.get(ref)
+                engine_index, unit = generating.pop(ref)
+                try:
+                    _, completions, gen_seconds = ray.get(ref)
+                except Exception as exc:  # noqa: BLE001 - only a teacher that stayed unavailable is survivable
+                    if not _is_unavailable(exc):
+                        raise
+                    self.failed_units[unit] = str(getattr(exc, "cause", None) or exc)[:500]
+                    self._event("warning", message=f"unit {unit:05d} failed, a rerun retries it: "
+                                f"{self.failed_units[unit]}")
+                    feed(engine_index)
+                    continue
                 feed(engine_index)  # the engine that just finished is the one with room
                 verifier = self.verifiers[next_verifier % len(self.verifiers)]
                 next_verifier += 1
@@ -245,6 +314,12 @@ class RayRuntime(Runtime):
             if self._started_ray:
                 ray.shutdown()
                 self._started_ray = False
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    """A generation error that fails one unit (the teacher kept failing after every retry), not the run."""
+    cause = getattr(exc, "cause", None) or exc
+    return any(cls.__name__ == "TeacherUnavailableError" for cls in type(cause).__mro__)
 
 
 def _fmt(resources: dict[str, float]) -> str:

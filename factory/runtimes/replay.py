@@ -8,6 +8,7 @@ one prompt, numbered in input order. Each unit's completions are verified with t
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Sequence
 
 from factory.recipe import Recipe
@@ -33,7 +34,7 @@ class ReplayRuntime(Runtime):
     def sampling(self, recipe: Recipe) -> dict[str, Any]:
         return {}  # made elsewhere: the recipe's sampling settings say nothing about these traces
 
-    def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn) -> None:
+    def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn, state_dir: Path) -> None:
         self._recipe, self._run_info = recipe, run_info
         self._verifiers = create_verifiers(recipe.verifiers)
 

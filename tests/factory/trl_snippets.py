@@ -26,7 +26,9 @@ def main(run_dir: str, model: str, out_json: str) -> None:
                                             report_to=[], save_strategy="no", use_cpu=True))
         first = trainer.train_dataset[0]
         row = ds["accepted"][0]
-        ids, mask = first["input_ids"], first["completion_mask"]
+        ids = first["input_ids"]
+        # TRL folds the completion mask into `labels` (-100 = no loss) when it builds the dataset.
+        mask = ([label != -100 for label in first["labels"]] if "labels" in first else first["completion_mask"])
         report["sft"] = {
             "columns": sorted(trainer.train_dataset.column_names),
             "text": tokenizer.decode(ids),
