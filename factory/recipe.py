@@ -104,6 +104,9 @@ class Generation:
     """R1's recommended nucleus sampling."""
     max_tokens: int = bounded(32768, 1, 10_000_000)
     """Per sample; R1's evaluations used 32,768. Samples that hit it are rejected as `truncated`."""
+    adaptive: dict[str, int] | None = None
+    """Sample in rounds instead of n at once: `{target_accepted: K, round_n: R}` gives every prompt R samples per
+    round until K of them passed every verifier or it has `n` (the cap) in all (see factory/adaptive.py)."""
 
 
 @dataclass
@@ -406,6 +409,13 @@ def _validate(recipe: Recipe, origin: str) -> None:
         if not ok:
             raise RecipeError(f"{origin}: {message}")
     _validate_selection(recipe, origin)
+    adaptive = recipe.generation.adaptive
+    if adaptive is not None:
+        ok = set(adaptive) == {"target_accepted", "round_n"} and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in adaptive.values())
+        if not ok or adaptive["round_n"] > recipe.generation.n:
+            raise RecipeError(f"{origin}: key 'generation.adaptive': must be {{target_accepted: K, round_n: R}} with "
+                              f"integers K >= 1 and 1 <= R <= generation.n ({recipe.generation.n}), got {adaptive!r}")
     if recipe.generation.engine == "openai":
         try:
             http_settings(recipe.generation)

@@ -179,6 +179,8 @@ class UnitCommitter:
 
     def __call__(self, unit: int, result: UnitResult, seconds: dict[str, float]) -> None:
         prompts = self.plan.units[unit]
+        if self.plan.run_info["sampling"]:  # generated here: what fixed n would have cost (adaptive's baseline)
+            result.stats["fixed_n_samples"] = len(prompts) * self.plan.recipe.generation.n
         marker = {"unit": unit, "prompt_ids": [p.prompt_id for p in prompts],
                   "rows": {split: len(rows) for split, rows in result.rows_by_split.items()},
                   "stats": result.stats, "unwritable": result.unwritable, "seconds": seconds,

@@ -21,7 +21,7 @@ from math import comb
 from typing import Any, Iterable
 
 COUNT_KEYS = ("prompts", "generated", "passed", "accepted", "rejected", "unverifiable", "pairs", "prompt_tokens",
-              "completion_tokens")
+              "completion_tokens", "fixed_n_samples")
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -96,6 +96,16 @@ def summarize(totals: RunTotals, *, wall_seconds: float | None = None, units_don
         "estimates": totals.estimates(),
         "tokens": {"prompt": c["prompt_tokens"], "completion": c["completion_tokens"]},
     }
+    if c["fixed_n_samples"] > c["generated"]:  # adaptive sampling: what it saved against n samples per prompt
+        per_sample = c["completion_tokens"] / c["generated"] if c["generated"] else 0.0
+        summary["adaptive"] = {
+            "fixed_n_samples": c["fixed_n_samples"],
+            "saved_samples": c["fixed_n_samples"] - c["generated"],
+            "estimated_saved_tokens": round((c["fixed_n_samples"] - c["generated"]) * per_sample),
+            "samples_per_accepted": round(c["generated"] / c["accepted"], 3) if c["accepted"] else None,
+            "completion_tokens_per_accepted": round(c["completion_tokens"] / c["accepted"], 1) if c["accepted"]
+            else None,
+        }
     if wall_seconds is not None:
         summary["wall_seconds"] = round(wall_seconds, 2)
         summary["samples_per_second"] = round(c["generated"] / wall_seconds, 3) if wall_seconds > 0 else None
@@ -126,6 +136,11 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"{name:<10} {value:.3f}")
     tokens = summary["tokens"]
     lines.append(f"tokens     prompt {tokens['prompt']}, completion {tokens['completion']}")
+    if summary.get("adaptive"):
+        a = summary["adaptive"]
+        lines.append(f"adaptive   saved {a['saved_samples']} of {a['fixed_n_samples']} samples (~"
+                     f"{a['estimated_saved_tokens']} tokens) against fixed n; {a['samples_per_accepted']} samples "
+                     "per accepted")
     if summary.get("engine"):
         lines.append("engine     " + ", ".join(f"{k} {v}" for k, v in summary["engine"].items()))
     if "wall_seconds" in summary:

@@ -81,10 +81,12 @@ def verify_unit(
     keep_rejected: bool,
     run_info: dict[str, Any],
     pairs: PairSettings | None = None,
+    known: dict[tuple[str, int], list[Verdict]] | None = None,
 ) -> UnitResult:
     """Verify, select and build rows for one unit. Every completion lands in exactly one split (or is dropped
     when the recipe does not keep rejected samples, and then still counted in the stats); pairs, when asked for,
-    go to the `pairs` split."""
+    go to the `pairs` split. `known`: verdicts already computed for (prompt_id, sample_index) (adaptive rounds),
+    reused instead of verifying those samples again."""
     by_prompt: dict[str, list[Completion]] = {}
     for completion in completions:
         by_prompt.setdefault(completion.prompt_id, []).append(completion)
@@ -92,7 +94,7 @@ def verify_unit(
     for prompt in prompts:
         samples = sorted(by_prompt.get(prompt.prompt_id, []), key=lambda c: c.sample_index)
         samples = out.drop_unstorable(prompt, samples)
-        verdicts = verify_prompt(verifiers, prompt, samples)
+        verdicts = _verdicts(verifiers, prompt, samples, known or {})
         passed = [c for c, vs in zip(samples, verdicts) if all(v.accepted for v in vs)]
         extra = _selection_verdicts(prompt, samples, passed, selection)
         kept, wrong = [], []
@@ -111,6 +113,13 @@ def verify_unit(
         out.stats["passed"] += len(passed)
         out.stats["per_prompt"].append([len(samples), len(passed)])
     return out.result(with_pairs=pairs is not None)
+
+
+def _verdicts(verifiers: Sequence[Verifier], prompt: Prompt, samples: list[Completion],
+              known: dict[tuple[str, int], list[Verdict]]) -> list[list[Verdict]]:
+    todo = [c for c in samples if (prompt.prompt_id, c.sample_index) not in known]
+    fresh = dict(zip((c.sample_index for c in todo), verify_prompt(verifiers, prompt, todo))) if todo else {}
+    return [known.get((prompt.prompt_id, c.sample_index)) or fresh[c.sample_index] for c in samples]
 
 
 def _selection_verdicts(prompt: Prompt, samples: list[Completion], passed: list[Completion],

@@ -1,7 +1,8 @@
 """The engine interface: turn prompts into n completions each.
 
-An engine is owned by one generation actor and used from that actor's thread only. It must return, for every
-prompt, exactly `n` completions with sample_index 0..n-1, in any order.
+An engine is owned by one generation actor (and may be called from its threads at once). It must return, for every
+prompt, exactly `n` completions with sample_index first_index..first_index+n-1, in any order (adaptive sampling
+asks for later rounds with a first_index past the earlier ones).
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ class Engine(ABC):
     model: str
 
     @abstractmethod
-    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig) -> list[Completion]:
-        """n completions per prompt, all prompts in one batch."""
+    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig, first_index: int = 0) -> list[Completion]:
+        """n completions per prompt, all prompts in one batch, numbered from `first_index`."""
 
     def close(self) -> None:
         """Free the model (GPU memory, engine subprocesses)."""

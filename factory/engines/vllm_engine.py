@@ -67,7 +67,7 @@ class VLLMEngine(Engine):
             return False
         return str(rendered).rstrip().endswith(THINK_OPEN)
 
-    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig) -> list[Completion]:
+    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig, first_index: int = 0) -> list[Completion]:
         from vllm import SamplingParams
 
         params = SamplingParams(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
@@ -87,7 +87,7 @@ class VLLMEngine(Engine):
                     text = THINK_OPEN + "\n" + text
                 completions.append(Completion(
                     prompt_id=prompt.prompt_id,
-                    sample_index=index,
+                    sample_index=first_index + index,
                     text=text,
                     finish_reason=str(sample.finish_reason or "stop"),
                     prompt_tokens=prompt_tokens,

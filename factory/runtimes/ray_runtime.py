@@ -16,6 +16,7 @@ fail at once; on a cluster the driver reports what it is waiting for and gives u
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
@@ -32,8 +33,9 @@ from factory.engines.base import SamplingConfig
 from factory.paths import resolve_model
 from factory.recipe import Output, Recipe, Selection, VerifierSpec, http_settings
 from factory.runtimes.base import CommitFn, EventFn, PreflightError, Runtime
-from factory.verification import UnitResult, create_verifiers, verify_unit
-from verifiers.types import Completion, Prompt
+from factory.adaptive import AdaptiveSettings, AdaptiveUnit
+from factory.verification import UnitResult, create_verifiers, verify_prompt, verify_unit
+from verifiers.types import Completion, Prompt, Verdict
 
 UNITS_QUEUED_PER_ENGINE = 2
 ACTOR_RESTARTS = 3
@@ -64,9 +66,11 @@ class GenerationActor:
         counters = getattr(self.engine, "counters", None)
         return counters() if callable(counters) else {}
 
-    def generate(self, unit: int, prompts: list[Prompt], sampling: SamplingConfig) -> tuple[int, list[Completion], float]:
+    def generate(self, unit: int, prompts: list[Prompt], sampling: SamplingConfig,
+                 first_index: int = 0) -> tuple[int, list[Completion], float]:
         started = time.monotonic()
-        completions = self.engine.generate(prompts, sampling)
+        completions = (self.engine.generate(prompts, sampling, first_index) if first_index
+                       else self.engine.generate(prompts, sampling))
         return unit, completions, time.monotonic() - started
 
     def close(self) -> None:
@@ -80,12 +84,31 @@ class VerificationActor:
                  run_info: dict[str, Any]) -> None:
         self.verifiers = create_verifiers(specs)
         self.selection, self.output, self.run_info = selection, output, run_info
+        # Verdicts of adaptive rounds, reused by the unit's final verification (a restarted actor recomputes).
+        self._known: dict[int, dict[tuple[str, int], list[Verdict]]] = {}
+
+    def count_passed(self, unit: int, prompts: list[Prompt],
+                     completions: list[Completion]) -> tuple[int, list[Completion], dict[str, int], float]:
+        """Verify one adaptive round: how many of each prompt's new samples passed every verifier."""
+        started = time.monotonic()
+        known = self._known.setdefault(unit, {})
+        passed = {}
+        by_prompt: dict[str, list[Completion]] = {}
+        for completion in completions:
+            by_prompt.setdefault(completion.prompt_id, []).append(completion)
+        for prompt in prompts:
+            samples = by_prompt.get(prompt.prompt_id, [])
+            verdicts = verify_prompt(self.verifiers, prompt, samples)
+            for completion, sample_verdicts in zip(samples, verdicts):
+                known[(prompt.prompt_id, completion.sample_index)] = sample_verdicts
+            passed[prompt.prompt_id] = sum(all(v.accepted for v in vs) for vs in verdicts)
+        return unit, completions, passed, time.monotonic() - started
 
     def verify(self, unit: int, prompts: list[Prompt], completions: list[Completion]) -> tuple[int, UnitResult, float]:
         started = time.monotonic()
         result = verify_unit(self.verifiers, prompts, completions, selection=self.selection,
                              keep_rejected=self.output.keep_rejected, run_info=self.run_info,
-                             pairs=self.output.pair_settings())
+                             pairs=self.output.pair_settings(), known=self._known.pop(unit, None))
         return unit, result, time.monotonic() - started
 
     def close(self) -> None:
@@ -111,6 +134,7 @@ class RayRuntime(Runtime):
         self._started_ray = False
         self._sampling: SamplingConfig | None = None
         self.failed_units: dict[int, str] = {}
+        self._adaptive: AdaptiveSettings | None = None
         self._event: EventFn = lambda *args, **kwargs: None
 
     def model_name(self, recipe: Recipe) -> str:
@@ -163,6 +187,9 @@ class RayRuntime(Runtime):
         self._start_ray(recipe)
         self._check_feasible(recipe)
         self._sampling = SamplingConfig.of(recipe.generation)
+        adaptive = recipe.generation.adaptive
+        self._adaptive = (AdaptiveSettings(adaptive["target_accepted"], adaptive["round_n"], recipe.generation.n)
+                          if adaptive else None)
         # vLLM sizes its CPU thread pool from OMP_NUM_THREADS, which Ray pins to the actor's CPU share.
         env = {"OMP_NUM_THREADS": str(os.cpu_count() or 1), "VLLM_LOGGING_LEVEL":
                os.environ.get("VLLM_LOGGING_LEVEL", "ERROR"), "TOKENIZERS_PARALLELISM": "false"}
@@ -252,50 +279,83 @@ class RayRuntime(Runtime):
     def run(self, units: Sequence[Sequence[Prompt]], todo: Sequence[int], commit: CommitFn) -> None:
         """Generate, verify and commit every unit in `todo`; returns when each is committed or has failed.
 
-        A unit whose generation fails for good (an HTTP teacher that kept failing after every retry) is left
-        uncommitted and counted in `failed_units`; the other units go on, and the run ends incomplete (a rerun
-        retries it). Any other error stops the run."""
+        With adaptive sampling a unit goes round by round (generate, count what passed, generate more for the
+        prompts that need it) before its final verification; a unit's rounds are verified by one actor, which keeps
+        their verdicts for the final pass. A unit whose generation fails for good (an HTTP teacher that kept
+        failing after every retry) is left uncommitted and counted in `failed_units`; the other units go on, and
+        the run ends incomplete (a rerun retries it). Any other error stops the run."""
         assert self._sampling is not None, "open() first"
         queue = deque(todo)
-        generating: dict[ray.ObjectRef, tuple[int, int]] = {}  # ref -> (engine index, unit)
-        verifying: dict[ray.ObjectRef, float] = {}
-        next_verifier = 0
+        tasks: dict[ray.ObjectRef, tuple[str, int, int]] = {}  # ref -> (kind, unit, engine index)
+        rounds: dict[int, AdaptiveUnit] = {}
+        seconds: dict[int, dict[str, float]] = {}
+
+        def generate(engine_index: int, unit: int, prompts: list[Prompt], n: int, first: int) -> None:
+            sampling = dataclasses.replace(self._sampling, n=n)
+            ref = self.engines[engine_index].generate.remote(unit, prompts, sampling, first)
+            tasks[ref] = ("generate", unit, engine_index)
 
         def feed(engine_index: int) -> None:
+            """Start the next unit on this engine (it just finished a round and has room)."""
             if queue:
                 unit = queue.popleft()
-                ref = self.engines[engine_index].generate.remote(unit, list(units[unit]), self._sampling)
-                generating[ref] = (engine_index, unit)
+                seconds[unit] = {"generate": 0.0, "verify": 0.0}
+                if self._adaptive:
+                    rounds[unit] = AdaptiveUnit(units[unit], self._adaptive)
+                    generate(engine_index, unit, *rounds[unit].first_round())
+                else:
+                    generate(engine_index, unit, list(units[unit]), self._sampling.n, 0)
+
+        def verifier_of(unit: int) -> Any:
+            return self.verifiers[unit % len(self.verifiers)]
 
         for _ in range(UNITS_QUEUED_PER_ENGINE):
             for engine_index in range(len(self.engines)):
                 feed(engine_index)
-        while generating or verifying:
+        while tasks:
             # A bounded wait, so the driver's signal handlers run between waits.
-            ready, _ = ray.wait(list(generating) + list(verifying), num_returns=1, timeout=1.0)
+            ready, _ = ray.wait(list(tasks), num_returns=1, timeout=1.0)
             if not ready:
                 continue
             ref = ready[0]
-            if ref in generating:
-                engine_index, unit = generating.pop(ref)
+            kind, unit, engine_index = tasks.pop(ref)
+            if kind == "generate":
                 try:
-                    _, completions, gen_seconds = ray.get(ref)
+                    _, completions, spent = ray.get(ref)
                 except Exception as exc:  # noqa: BLE001 - only a teacher that stayed unavailable is survivable
                     if not _is_unavailable(exc):
                         raise
-                    self.failed_units[unit] = str(getattr(exc, "cause", None) or exc)[:500]
-                    self._event("warning", message=f"unit {unit:05d} failed, a rerun retries it: "
-                                f"{self.failed_units[unit]}")
+                    self._fail(unit, exc)
+                    rounds.pop(unit, None)
                     feed(engine_index)
                     continue
-                feed(engine_index)  # the engine that just finished is the one with room
-                verifier = self.verifiers[next_verifier % len(self.verifiers)]
-                next_verifier += 1
-                verifying[verifier.verify.remote(unit, list(units[unit]), completions)] = gen_seconds
+                seconds[unit]["generate"] += spent
+                if unit in rounds:
+                    counting = verifier_of(unit).count_passed.remote(unit, list(units[unit]), completions)
+                    tasks[counting] = ("count", unit, engine_index)
+                else:
+                    feed(engine_index)
+                    tasks[verifier_of(unit).verify.remote(unit, list(units[unit]), completions)] = \
+                        ("verify", unit, engine_index)
+            elif kind == "count":
+                _, completions, passed, spent = ray.get(ref)
+                seconds[unit]["verify"] += spent
+                prompts, n, first = rounds[unit].add_round(completions, passed)
+                if prompts:
+                    generate(engine_index, unit, prompts, n, first)
+                else:
+                    feed(engine_index)
+                    state = rounds.pop(unit)
+                    tasks[verifier_of(unit).verify.remote(unit, list(units[unit]), state.completions)] = \
+                        ("verify", unit, engine_index)
             else:
-                gen_seconds = verifying.pop(ref)
-                unit, result, verify_seconds = ray.get(ref)
-                commit(unit, result, {"generate": round(gen_seconds, 3), "verify": round(verify_seconds, 3)})
+                _, result, spent = ray.get(ref)
+                seconds[unit]["verify"] += spent
+                commit(unit, result, {k: round(v, 3) for k, v in seconds.pop(unit).items()})
+
+    def _fail(self, unit: int, exc: BaseException) -> None:
+        self.failed_units[unit] = str(getattr(exc, "cause", None) or exc)[:500]
+        self._event("warning", message=f"unit {unit:05d} failed, a rerun retries it: {self.failed_units[unit]}")
 
     def versions(self) -> dict[str, str]:
         vllm = package_version("vllm")

@@ -70,7 +70,8 @@ def test_curate_a_corpus(tmp_path, capsys):
 def test_curate_a_finished_run_folder_gives_a_run_folder(tmp_path):
     first = tmp_path / "first"
     corpus = write_jsonl(tmp_path / "corpus.jsonl", CORPUS)
-    assert main(["verify", "--recipe", "tiny", "--input", str(corpus), "--out", str(first), "--log-json"]) == EXIT_OK
+    assert main(["verify", "--recipe", "tiny", "--input", str(corpus), "--out", str(first), "--log-json",
+                 "--set", "prompts.dedup=null"]) == EXIT_OK
     second = tmp_path / "second"
     assert curate(tmp_path, first, second) == EXIT_OK
     manifest = json.loads((second / "manifest.json").read_text())

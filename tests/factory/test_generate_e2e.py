@@ -140,3 +140,36 @@ def test_crashed_engine_actor_is_restarted_and_its_unit_redone(full_run, tmp_pat
     code, events, err = finish(proc)
     assert code == 0, err[-3000:]
     assert sorted(row_ids(out)) == reference
+
+
+def test_adaptive_sampling_stops_by_the_rule_and_resumes_exactly(tmp_path):
+    """Rounds of R=2 until K=2 samples pass or the cap n=6; SIGKILL after the first unit, then a rerun: every
+    prompt's samples are a prefix 0..m-1 that the stop rule explains from its own verdicts, each exactly once."""
+    out, k, r, cap = tmp_path / "run", 2, 2, 6
+    flags = ["generate", "--recipe", "tiny", "--limit", "12", "--n", str(cap), "--log-json", "--out", str(out),
+             "--set", "output.prompts_per_shard=3", "--set", f"generation.adaptive={{target_accepted: {k}, "
+             f"round_n: {r}}}"]
+    proc = subprocess.Popen([sys.executable, "-m", "factory.cli", *flags], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    wait_for_markers(out, proc, 1)
+    kill_group(proc)
+    rerun = subprocess.run([sys.executable, "-m", "factory.cli", *flags], capture_output=True, text=True,
+                           timeout=900)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    by_prompt: dict[str, dict[int, bool]] = {}
+    for split in ("accepted", "rejected"):
+        for path in (out / "data" / split).glob("part-*.parquet"):
+            for row in pq.read_table(path, columns=["prompt_id", "sample_index", "verdicts"]).to_pylist():
+                samples = by_prompt.setdefault(row["prompt_id"], {})
+                assert row["sample_index"] not in samples, "a sample written twice"
+                samples[row["sample_index"]] = all(v["accepted"] for v in row["verdicts"] if v["name"] != "selection")
+    assert len(by_prompt) == 12
+    for pid, samples in by_prompt.items():
+        m = len(samples)
+        assert sorted(samples) == list(range(m)), (pid, sorted(samples))
+        passed_before_last_round = sum(samples[i] for i in range(max(0, (m - 1) // r * r)))
+        assert passed_before_last_round < k, (pid, samples)  # it needed its last round
+        assert m == cap or sum(samples.values()) >= k, (pid, samples)  # it stopped by the rule
+    summary = json.loads(rerun.stdout.splitlines()[-1])
+    assert summary["adaptive"]["fixed_n_samples"] == 12 * cap
+    assert summary["adaptive"]["saved_samples"] == 12 * cap - summary["funnel"]["generated"] > 0
