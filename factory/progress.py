@@ -51,7 +51,7 @@ class Progress:
         counters = counters or {}
         if self._bar is not None:
             self._bar.update(prompts)
-            shown = {k: counters[k] for k in ("in_flight", "retries", "cost_usd") if k in counters}
+            shown = {k: counters[k] for k in ("requests_in_flight", "retries", "estimated_cost_usd") if k in counters}
             self._bar.set_postfix(samples_s=f"{rate:.1f}", passed=f"{pass_rate:.1%}", **shown)
         else:
             self.event("unit", unit=unit, prompts=prompts, samples=samples, passed=passed,

@@ -69,7 +69,9 @@ class HTTPSettings:
     backoff_base_s: float = 1.0
     """First retry waits 0.5-1x this, doubling each retry (>= 0)."""
     backoff_max_s: float = 60.0
-    """Cap on one backoff wait and on a server's Retry-After (>= backoff_base_s)."""
+    """Cap on one backoff wait (>= backoff_base_s)."""
+    retry_after_max_s: float = 600.0
+    """Longest `Retry-After` honoured (>= 0); a server asking for more waits this long, then retries."""
     max_n_per_request: int = 16
     """Largest `n` sent in one request, 1-1024; 1 never sends `n` (for servers that reject it)."""
     max_tokens_field: str = "max_tokens"
@@ -100,9 +102,9 @@ class HTTPSettings:
         for name in ("request_timeout_s", "connect_timeout_s"):
             if not _number(getattr(self, name)) or getattr(self, name) <= 0:
                 raise bad(name, "must be a number > 0")
-        for name in ("backoff_base_s", "backoff_max_s", "price_input_per_mtok", "price_output_per_mtok"):
+        for name in ("backoff_base_s", "backoff_max_s", "retry_after_max_s", "price_input_per_mtok", "price_output_per_mtok"):
             value = getattr(self, name)
-            if (value is not None or name.startswith("backoff")) and (not _number(value) or value < 0):
+            if (value is not None or not name.startswith("price")) and (not _number(value) or value < 0):
                 raise bad(name, "must be a number >= 0")
         if self.backoff_max_s < self.backoff_base_s:
             raise bad("backoff_max_s", f"must be >= backoff_base_s ({self.backoff_base_s})")
@@ -164,14 +166,17 @@ class OpenAIEngine(Engine):
             raise TeacherConfigError(f"model {self.model!r} is not served at {self.settings.base_url} "
                                      f"(generation.model); it serves: {shown or 'nothing'}")
 
-    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig) -> list[Completion]:
+    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig, first_index: int = 0) -> list[Completion]:
         if sampling.n < 1:
             raise ValueError(f"n must be >= 1 (got {sampling.n})")
         if self._fatal is not None:
-            raise self._fatal
-        return self._run(self._generate(list(prompts), sampling))
+            raise TeacherConfigError(str(self._fatal))
+        return self._run(self._generate(list(prompts), sampling, first_index))
 
     def counters(self) -> dict[str, Any]:
+        """Chat requests sent (attempts, retries included), in flight now, retried, failed after every retry;
+        tokens billed (usage of every 200 answer, prompt once per request); samples received and reused from the
+        journal; the estimated cost in USD from the recipe's prices (None without prices). Any thread."""
         with self._counts_lock:
             counts: dict[str, Any] = dict(self._counts)
         s = self.settings
@@ -229,17 +234,17 @@ class OpenAIEngine(Engine):
 
     # ---- generation ----
 
-    async def _generate(self, prompts: list[Prompt], sampling: SamplingConfig) -> list[Completion]:
+    async def _generate(self, prompts: list[Prompt], sampling: SamplingConfig, first: int = 0) -> list[Completion]:
         done: list[Completion] = []
         jobs = []
         for prompt in prompts:
             body = self._body(prompt, sampling)
-            key = request_key(self.model, body["messages"], _sampling_fields(body), self.settings.extra_body)
+            key = request_key(self.model, body["messages"], _sampling_fields(body))
             have = self.journal.lookup(prompt.prompt_id, key) if self.journal is not None else {}
-            reused = [have[i] for i in range(sampling.n) if i in have]
+            reused = [have[i] for i in range(first, first + sampling.n) if i in have]
             self._count(reused_from_journal=len(reused))
             done.extend(reused)
-            for start, stop in _missing_ranges(have.keys(), sampling.n):
+            for start, stop in _missing_ranges(have.keys(), sampling.n, first):
                 jobs.append(self._fill(prompt, key, body, start, stop))
         tasks = [asyncio.ensure_future(job) for job in jobs]
         errors = []
@@ -260,7 +265,8 @@ class OpenAIEngine(Engine):
                                           f"first: {errors[0]}") from errors[0]
         for task in tasks:
             done.extend(task.result())
-        return sorted(done, key=lambda c: (_position(prompts, c.prompt_id), c.sample_index))
+        order = {prompt.prompt_id: index for index, prompt in enumerate(prompts)}
+        return sorted(done, key=lambda c: (order[c.prompt_id], c.sample_index))
 
     def _body(self, prompt: Prompt, sampling: SamplingConfig) -> dict[str, Any]:
         return {"model": self.model, "messages": [dict(m) for m in prompt.messages],
@@ -285,10 +291,11 @@ class OpenAIEngine(Engine):
         return got
 
     def _completions(self, prompt: Prompt, start: int, want: int, data: dict[str, Any]) -> list[Completion]:
-        choices = sorted(data["choices"], key=lambda c: c.get("index", 0))[:want]
+        choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
         usage = data.get("usage") or {}
         texts = [_assistant_text(c["message"], c.get("finish_reason"), self.settings.opens_think) for c in choices]
-        shares = _split_tokens(int(usage.get("completion_tokens") or 0), data["choices"], texts)
+        shares = _split_tokens(int(usage.get("completion_tokens") or 0), choices, texts)
+        choices = choices[:want]  # a server that sends more than asked: the extras were billed, not kept
         prompt_tokens = int(usage.get("prompt_tokens") or 0)
         return [Completion(prompt_id=prompt.prompt_id, sample_index=start + k, text=text,
                            finish_reason=str(choice.get("finish_reason") or "stop"), prompt_tokens=prompt_tokens,
@@ -302,7 +309,7 @@ class OpenAIEngine(Engine):
         s = self.settings
         for attempt in range(s.max_retries + 1):
             if self._fatal is not None:
-                raise self._fatal
+                raise TeacherConfigError(str(self._fatal))
             try:
                 return await self._attempt(method, path, body, headers)
             except _Retryable as retry:
@@ -311,8 +318,8 @@ class OpenAIEngine(Engine):
                     raise TeacherUnavailableError(
                         f"{method} {s.base_url}{path} ({label}) failed {attempt + 1} times; last: {retry}") from None
                 backoff = min(s.backoff_max_s, s.backoff_base_s * 2 ** attempt) * random.uniform(0.5, 1.0)
-                wait = backoff if retry.retry_after is None else min(s.backoff_max_s, retry.retry_after)
-                self._count(retries=1)
+                wait = backoff if retry.retry_after is None else _honour(retry.retry_after, s.retry_after_max_s)
+                self._count(retries=body is not None)
                 await asyncio.sleep(wait)
             except TeacherConfigError as error:
                 self._fatal = error
@@ -322,7 +329,8 @@ class OpenAIEngine(Engine):
     async def _attempt(self, method: str, path: str, body: dict[str, Any] | None,
                        headers: dict[str, str] | None) -> Any:
         async with self._semaphore:
-            self._count(requests_sent=1, requests_in_flight=1)
+            chat = body is not None  # the counters are about chat requests, not the preflight
+            self._count(requests_sent=chat, requests_in_flight=chat)
             try:
                 response = await asyncio.wait_for(
                     self._client.request(method, path, json=body, headers=headers), self.settings.request_timeout_s)
@@ -331,8 +339,8 @@ class OpenAIEngine(Engine):
             except httpx.TransportError as error:  # connection refused / reset / dropped, protocol errors
                 raise _Retryable(self._scrub(f"{type(error).__name__}: {error}")) from None
             finally:
-                self._count(requests_in_flight=-1)
-        if body is not None and response.status_code == 200:
+                self._count(requests_in_flight=-chat)
+        if chat and response.status_code == 200:
             self._count_usage(response)
         return self._check(response, path)
 
@@ -371,24 +379,18 @@ def _sampling_fields(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in ("model", "messages", "n")}
 
 
-def _missing_ranges(have: Any, n: int) -> list[tuple[int, int]]:
-    """Maximal runs [a, b) of 0..n-1 not in `have`."""
+def _missing_ranges(have: Any, n: int, first: int = 0) -> list[tuple[int, int]]:
+    """Maximal runs [a, b) of first..first+n-1 not in `have`."""
     ranges, start = [], None
-    for i in range(n + 1):
-        missing = i < n and i not in have
+    end = first + n
+    for i in range(first, end + 1):
+        missing = i < end and i not in have
         if missing and start is None:
             start = i
         elif not missing and start is not None:
             ranges.append((start, i))
             start = None
     return ranges
-
-
-def _position(prompts: list[Prompt], prompt_id: str, _cache: dict | None = None) -> int:
-    for index, prompt in enumerate(prompts):
-        if prompt.prompt_id == prompt_id:
-            return index
-    return len(prompts)
 
 
 def _validate_chat(data: Any) -> None:
@@ -417,22 +419,25 @@ def _assistant_text(message: dict[str, Any], finish_reason: str | None, opens_th
     return content
 
 
-def _split_tokens(total: int, all_choices: list[dict[str, Any]], texts: list[str]) -> list[int]:
-    """The request's completion tokens per kept choice (see the module docstring)."""
-    ids = [c.get("token_ids") for c in all_choices]
+def _split_tokens(total: int, choices: list[dict[str, Any]], texts: list[str]) -> list[int]:
+    """A request's completion tokens per choice (see the module docstring); sums to `total` unless exact."""
+    ids = [c.get("token_ids") for c in choices]
     if all(isinstance(t, list) for t in ids):
-        return [len(t) for t in ids[:len(texts)]]
-    if len(all_choices) == 1:
+        return [len(t) for t in ids]
+    if len(choices) == 1:
         return [total]
-    # Proportional to text length over all returned choices (extra ones were billed too), largest remainder.
-    lengths = [len(texts[k]) if k < len(texts) else len(str((c.get("message") or {}).get("content") or ""))
-               for k, c in enumerate(all_choices)]
-    weight = sum(lengths) or len(lengths)
-    exact = [total * (length or (0 if sum(lengths) else 1)) / weight for length in lengths]
+    weights = [max(1, len(text)) for text in texts]
+    exact = [total * w / sum(weights) for w in weights]
     shares = [int(x) for x in exact]
     for k in sorted(range(len(exact)), key=lambda k: exact[k] - shares[k], reverse=True)[:total - sum(shares)]:
         shares[k] += 1
-    return shares[:len(texts)]
+    return shares
+
+
+def _honour(retry_after: float, cap: float) -> float:
+    """At least what the server asked (up to `cap`), plus up to 10% so that waiting requests do not return at once."""
+    wait = min(cap, retry_after)
+    return wait + random.uniform(0, 0.1 * wait)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
