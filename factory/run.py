@@ -173,6 +173,8 @@ class UnitCommitter:
         self.started = time.monotonic()
         self.earlier_wall = earlier_wall
         self.totals = totals_of(m["stats"] for m in plan.done.values())
+        self.counters: dict[str, Any] = {}
+        """The runtime's latest counters (kept: the runtime is closed before the last summary is written)."""
 
     def wall(self) -> float:
         return self.earlier_wall + time.monotonic() - self.started
@@ -190,8 +192,9 @@ class UnitCommitter:
         self.totals.add(result.stats)
         for item in result.unwritable:
             self.progress.event("skipped", message=f"sample {item['id']}: field '{item['field']}': {item['reason']}")
+        self.counters = self.runtime.counters() or self.counters
         self.progress.unit_done(unit, len(prompts), result.stats["generated"], result.stats["passed"],
-                                self.runtime.counters())
+                                self.counters)
         self.folder.write_json("stats.json", self.summary())
         write_card(self.folder, self.plan, None)
 
@@ -199,13 +202,13 @@ class UnitCommitter:
         summary = summarize(self.totals, wall_seconds=self.wall(), units_done=len(self.plan.done),
                             units_total=len(self.plan.units), skipped_prompts=len(self.plan.skipped),
                             dropped_prompts=self.plan.curation.counts())
-        counters = self.runtime.counters()
-        if counters:
-            summary["engine"] = counters
+        if self.counters:
+            summary["engine"] = self.counters
         return summary
 
 
-def finish_run(folder: RunFolder, plan: RunPlan, summary: dict[str, Any], versions: dict[str, str]) -> None:
+def finish_run(folder: RunFolder, plan: RunPlan, summary: dict[str, Any], versions: dict[str, str],
+               wall_seconds: float) -> None:
     """Write stats.json, manifest.json, the wall time so far, and the final dataset card."""
     folder.write_json("stats.json", summary)
     shards = [{"split": split, "unit": unit, "path": f"data/{split}/part-{unit:05d}.parquet", "rows": rows}
@@ -232,7 +235,7 @@ def finish_run(folder: RunFolder, plan: RunPlan, summary: dict[str, Any], versio
     }
     folder.write_json("manifest.json", manifest)
     info = folder.read_run_info() or {}
-    folder.write_run_info({**info, "wall_seconds": summary.get("wall_seconds", 0.0)})
+    folder.write_run_info({**info, "wall_seconds": wall_seconds})
     write_card(folder, plan, summary)
 
 
@@ -273,10 +276,11 @@ def run(recipe: Recipe, source: LoadedPrompts, runtime: Runtime, out: str | Path
                 try:
                     runtime.open(recipe, plan.run_info, progress.event, folder.meta)
                     runtime.run(plan.units, plan.todo, committer)
+                    committer.counters = runtime.counters() or committer.counters
                 finally:
                     runtime.close()
             summary = committer.summary()
-            finish_run(folder, plan, summary, runtime.versions())
+            finish_run(folder, plan, summary, runtime.versions(), committer.wall())
         finally:
             progress.close()
     return RunResult(out, summary)

@@ -38,10 +38,6 @@ def create_verifiers(specs: Sequence[VerifierSpec]) -> list[Verifier]:
     return [create_verifier(spec.name, spec.params) for spec in specs]
 
 
-def verifier_versions(verifiers: Sequence[Verifier]) -> dict[str, str]:
-    return {v.name: v.version for v in verifiers}
-
-
 def _run_verifier(verifier: Verifier, prompt: Prompt, completions: list[Completion],
                   already_rejected: set[int]) -> list[Verdict]:
     if verifier.costly:

@@ -28,14 +28,14 @@ from typing import Any, Sequence
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from factory.engines import EngineSpec, create_engine
+from factory.engines import EngineSpec
 from factory.engines.base import SamplingConfig
 from factory.paths import resolve_model
-from factory.recipe import Output, Recipe, Selection, VerifierSpec, http_settings
+from factory.recipe import Recipe, http_settings
 from factory.runtimes.base import CommitFn, EventFn, PreflightError, Runtime
 from factory.adaptive import AdaptiveSettings, AdaptiveUnit
-from factory.verification import UnitResult, create_verifiers, verify_prompt, verify_unit
-from verifiers.types import Completion, Prompt, Verdict
+from factory.runtimes.actors import GenerationActor, VerificationActor
+from verifiers.types import Prompt
 
 UNITS_QUEUED_PER_ENGINE = 2
 ACTOR_RESTARTS = 3
@@ -51,69 +51,6 @@ class TeacherPreflightError(PreflightError):
 
 class EnginesNotReadyError(RuntimeError):
     """The engine actors did not get their resources within `resources.wait_timeout_s` (the run exits 1)."""
-
-
-class GenerationActor:
-    """Owns one engine for its lifetime. Created through `ray.remote(...)` in `RayRuntime`."""
-
-    def __init__(self, spec: EngineSpec) -> None:
-        self.engine = create_engine(spec)
-
-    def ready(self) -> bool:
-        return True
-
-    def counters(self) -> dict[str, Any]:
-        counters = getattr(self.engine, "counters", None)
-        return counters() if callable(counters) else {}
-
-    def generate(self, unit: int, prompts: list[Prompt], sampling: SamplingConfig,
-                 first_index: int = 0) -> tuple[int, list[Completion], float]:
-        started = time.monotonic()
-        completions = (self.engine.generate(prompts, sampling, first_index) if first_index
-                       else self.engine.generate(prompts, sampling))
-        return unit, completions, time.monotonic() - started
-
-    def close(self) -> None:
-        self.engine.close()
-
-
-class VerificationActor:
-    """Holds instantiated verifiers (their worker processes stay warm across units)."""
-
-    def __init__(self, specs: list[VerifierSpec], selection: Selection, output: Output,
-                 run_info: dict[str, Any]) -> None:
-        self.verifiers = create_verifiers(specs)
-        self.selection, self.output, self.run_info = selection, output, run_info
-        # Verdicts of adaptive rounds, reused by the unit's final verification (a restarted actor recomputes).
-        self._known: dict[int, dict[tuple[str, int], list[Verdict]]] = {}
-
-    def count_passed(self, unit: int, prompts: list[Prompt],
-                     completions: list[Completion]) -> tuple[int, list[Completion], dict[str, int], float]:
-        """Verify one adaptive round: how many of each prompt's new samples passed every verifier."""
-        started = time.monotonic()
-        known = self._known.setdefault(unit, {})
-        passed = {}
-        by_prompt: dict[str, list[Completion]] = {}
-        for completion in completions:
-            by_prompt.setdefault(completion.prompt_id, []).append(completion)
-        for prompt in prompts:
-            samples = by_prompt.get(prompt.prompt_id, [])
-            verdicts = verify_prompt(self.verifiers, prompt, samples)
-            for completion, sample_verdicts in zip(samples, verdicts):
-                known[(prompt.prompt_id, completion.sample_index)] = sample_verdicts
-            passed[prompt.prompt_id] = sum(all(v.accepted for v in vs) for vs in verdicts)
-        return unit, completions, passed, time.monotonic() - started
-
-    def verify(self, unit: int, prompts: list[Prompt], completions: list[Completion]) -> tuple[int, UnitResult, float]:
-        started = time.monotonic()
-        result = verify_unit(self.verifiers, prompts, completions, selection=self.selection,
-                             keep_rejected=self.output.keep_rejected, run_info=self.run_info,
-                             pairs=self.output.pair_settings(), known=self._known.pop(unit, None))
-        return unit, result, time.monotonic() - started
-
-    def close(self) -> None:
-        for verifier in self.verifiers:
-            verifier.close()
 
 
 def package_version(name: str) -> str:

@@ -43,7 +43,7 @@ def test_verify_writes_a_loadable_run_folder(tmp_path, capsys):
     assert "format:unclosed_think" in rejected["a#2"]["rejection_reasons"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] and manifest["counts"]["skipped_prompts"] == 1
-    assert {s["split"] for s in manifest["shards"]} == {"accepted", "rejected"}
+    assert {s["split"] for s in manifest["shards"]} == {"accepted", "rejected", "pairs"}  # the tiny recipe keeps pairs
     assert (out / "recipe.resolved.yaml").is_file()
     stats = json.loads((out / "stats.json").read_text())
     assert stats["estimates"]["pass@1"] == pytest.approx((1 / 3 + 1) / 2, abs=1e-3)

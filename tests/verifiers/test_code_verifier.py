@@ -251,4 +251,4 @@ def test_factory_verify_with_the_code_recipe(tmp_path):
     assert sorted(r["id"] for r in ds["accepted"]) == sorted(f"{r['id']}#0" for r in rows)
     rejected = {r["id"]: r for r in ds["rejected"]}
     for row in rows:  # stdio programs print the wrong thing; function/assert ones lack the function
-        assert set(rejected[f"{row['id']}#1"]["rejection_reasons"]) & {"wrong_output", "runtime_error"}
+        assert set(rejected[f"{row['id']}#1"]["rejection_reasons"]) & {"code:wrong_output", "code:runtime_error"}
