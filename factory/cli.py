@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="show the funnel of a finished or running run folder")
     stats.add_argument("run_dir", metavar="DIR", help="a run folder written by generate or verify")
     stats.add_argument("--json", action="store_true", help="print the stats as JSON")
+    stats.add_argument("--rows", action="store_true",
+                       help="also recount the funnel from the shards themselves (polars scan: rows per split, "
+                            "rejection reasons as the rows spell them, accepted rows per source)")
 
     recipes = commands.add_parser("recipes", help="list recipes, or show one resolved")
     recipes.add_argument("action", nargs="?", choices=["list", "show"], default="list", help="list (default) or show")
@@ -175,7 +178,19 @@ def _stats(args: argparse.Namespace) -> int:
                         skipped_prompts=known.get("skipped_prompts", 0),
                         dropped_prompts=known.get("dropped_prompts", {}),
                         wall_seconds=known.get("wall_seconds"))
-    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    if args.rows:
+        from factory.shard_scan import recount
+
+        summary["rows"] = recount(root)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_summary(summary))
+        if args.rows:
+            rows = summary["rows"]
+            print("rows       " + ", ".join(f"{split} {count}" for split, count in rows["rows"].items()))
+            for reason, count in rows["rejection_reasons"].items():
+                print(f"  - {reason:<34} {count}")
     return EXIT_OK
 
 

@@ -85,6 +85,11 @@ def test_stats_and_recipes_commands(tmp_path, capsys):
     assert main(["stats", str(out), "--json"]) == EXIT_OK
     stats = json.loads(capsys.readouterr().out)
     assert stats["funnel"]["generated"] == 4 and stats["complete"]
+    assert main(["stats", str(out), "--json", "--rows"]) == EXIT_OK
+    recount = json.loads(capsys.readouterr().out)
+    assert recount["rows"]["rows"]["accepted"] == recount["funnel"]["accepted"] == 2
+    assert recount["rows"]["rows"]["rejected"] == recount["funnel"]["rejected"] == 2
+    assert recount["rows"]["rejection_reasons"] == recount["funnel"]["rejected_by_reason"]
     assert main(["recipes"]) == EXIT_OK
     listing = capsys.readouterr().out
     assert "math" in listing and "tiny" in listing and "verifiers:" in listing
