@@ -98,7 +98,10 @@ def summarize(totals: RunTotals, *, wall_seconds: float | None = None, units_don
     }
     if c["fixed_n_samples"] > c["generated"]:  # adaptive sampling: what it saved against n samples per prompt
         per_sample = c["completion_tokens"] / c["generated"] if c["generated"] else 0.0
+        # Sampling stopped on success, so pass@k over these samples would be biased upwards: not reported.
+        summary["estimates"] = {}
         summary["adaptive"] = {
+            "note": "pass@k is not estimated: adaptive sampling stops a prompt on success",
             "fixed_n_samples": c["fixed_n_samples"],
             "saved_samples": c["fixed_n_samples"] - c["generated"],
             "estimated_saved_tokens": round((c["fixed_n_samples"] - c["generated"]) * per_sample),
