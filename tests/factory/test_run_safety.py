@@ -284,3 +284,19 @@ def test_sigterm_stops_verify_cleanly_and_the_rerun_completes(tmp_path):
     rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == EXIT_OK, rerun.stderr[-2000:]
     assert len(ids_of(out)) == len(traces)
+
+
+@pytest.mark.parametrize("params,needle", [
+    ("{timeout_s: -1}", "timeout_s must be a number in"),
+    ("{timeout_s: 0}", "timeout_s must be a number in"),
+    ("{memory_mb: 1}", "memory_mb must be a number in"),
+    ("{bogus: 1}", "unexpected keyword argument 'bogus'"),
+])
+def test_verifier_parameters_are_checked_by_the_verifier_when_the_recipe_loads(tmp_path, params, needle):
+    from factory.recipe import RecipeError, load_recipe
+
+    path = tmp_path / "r.yaml"
+    path.write_text(f"name: r\nextends: tiny\nverifiers: [{{name: format}}, {{name: math, params: {params}}}]\n")
+    with pytest.raises(RecipeError) as info:
+        load_recipe(str(path))
+    assert str(path) in str(info.value) and "verifiers[1]'.params" in str(info.value) and needle in str(info.value)
