@@ -6,6 +6,11 @@ left into sentences, groups each sentence's words by writing system, and merges 
 script until they are long enough to judge. Each `Segment` says which part of the completion it came from and how
 many letters it holds; the language verifier detects the language of each and weighs it by its letters.
 
+Blanking keeps every character's position, so each segment also says where its sentence (or the run of short
+sentences merged into it) starts and ends in the text it was cut from: a verdict can quote the sentence it objects to.
+`strip_instructions` removes the answer-format instructions that recipes and datasets append to a problem ("Please
+reason step by step, and put your final answer within \\boxed{}."), which say nothing about the problem's language.
+
 What it does not do: it does not decide any language (the script of a word is a fact, its language is not), and it
 does not try to recognise prose hidden inside formulas (`\\text{...}` inside `$...$` is dropped with the formula).
 """
@@ -27,7 +32,7 @@ _NON_PROSE = re.compile(
             FENCE.pattern,
             r"\$\$.*?\$\$",  # display math
             r"\\\[.*?\\\]",
-            r"\\begin\{(\w+\*?)\}.*?\\end\{\2\}",
+            r"\\begin\{(\w+\*?)\}.{0,4000}?\\end\{\2\}",  # bounded: unclosed environments cost linear time
             r"\\\(.*?\\\)",
             r"(?<!\\)\$[^$\n]{1,400}?\$",  # inline math
             r"`[^`\n]*`",  # inline code
@@ -41,6 +46,7 @@ _NON_PROSE = re.compile(
     ),
     re.S | re.M,
 )
+_NOT_NEWLINE = re.compile(r"[^\n]")
 _CODE_SYMBOL = re.compile(r"[=(){}\[\];<>+*/%&|^#\\]")
 _ASCII_NON_SPACE = re.compile(r"[!-~]")
 _SENTENCE_END = re.compile(r"(?<=[.!?;؟।۔])\s+|(?<=[。！？；])|\n+")
@@ -75,6 +81,9 @@ class Segment:
     text: str
     letters: int
     kana: int = 0  # hiragana/katakana letters: a Han run with kana in it is Japanese
+    start: int = 0  # where its sentence starts and ends in the text it was cut from
+    end: int = 0
+    sentences: int = 1  # how many (short) sentences were merged into it
 
 
 @lru_cache(maxsize=8192)
@@ -107,9 +116,11 @@ def _drop_code_lines(text: str) -> str:
 
 
 def clean_prose(text: str) -> str:
-    """`text` with everything that is not prose replaced by spaces (line breaks are kept)."""
+    """`text` with everything that is not prose replaced by spaces, character for character (line breaks are
+    kept), so positions in the result are positions in `text`."""
     def blank(m: re.Match[str]) -> str:
-        return "\n" if "\n" in m.group(0) else " "
+        found = m.group(0)
+        return _NOT_NEWLINE.sub(" ", found) if "\n" in found else " " * len(found)
 
     return _NON_PROSE.sub(blank, _drop_code_lines(text))
 
@@ -160,43 +171,107 @@ def prose_segments(
     left short stays a (short) segment: it counts as prose but cannot be judged.
     """
     segments: list[Segment] = []
-    buffers: dict[str, tuple[list[str], int]] = {}
+    buffers: dict[str, _Run] = {}
 
-    def emit(script: str, words: list[str], kana: int) -> None:
+    def emit(script: str, run: _Run) -> None:
         chunk: list[str] = []
         size = 0
-        for word in words:
+        for word in run.words:
             if chunk and size + len(word) > max_letters:
-                segments.append(_segment(part, script, chunk, kana))
+                segments.append(_segment(part, script, chunk, run))
                 chunk, size = [], 0
             chunk.append(word)
             size += len(word)
         if chunk:
-            segments.append(_segment(part, script, chunk, kana))
+            segments.append(_segment(part, script, chunk, run))
 
-    for sentence in _SENTENCE_END.split(clean_prose(text[:max_chars])):
-        groups = _sentence_pieces(sentence)
+    cleaned = clean_prose(text[:max_chars])
+    for start, end in _sentence_spans(cleaned):
+        groups = _sentence_pieces(cleaned[start:end])
         for script in [s for s in buffers if s not in groups]:
-            emit(script, *buffers.pop(script))
+            emit(script, buffers.pop(script))
         for script, (words, kana) in groups.items():
-            long_piece = weighted_letters(script, sum(map(len, words))) >= min_letters
+            run = _Run(words, kana, start, end)
+            long_piece = weighted_letters(script, run.letters) >= min_letters
             if long_piece and script in buffers:
-                emit(script, *buffers.pop(script))
-            held, held_kana = buffers.pop(script, ([], 0))
-            words, kana = held + words, held_kana + kana
-            if weighted_letters(script, sum(map(len, words))) >= min_letters:
-                emit(script, words, kana)
+                emit(script, buffers.pop(script))
+            held = buffers.pop(script, None)
+            if held is not None:
+                run = _Run(held.words + words, held.kana + kana, held.start, end, held.sentences + 1)
+            if weighted_letters(script, run.letters) >= min_letters:
+                emit(script, run)
             else:
-                buffers[script] = (words, kana)
+                buffers[script] = run
     for script in list(buffers):
-        emit(script, *buffers.pop(script))
+        emit(script, buffers.pop(script))
     return segments
 
 
-def _segment(part: str, script: str, words: list[str], kana: int) -> Segment:
+@dataclass(frozen=True)
+class _Run:
+    """Words of one script from one sentence, or from consecutive short ones, and where they stand."""
+
+    words: list[str]
+    kana: int
+    start: int
+    end: int
+    sentences: int = 1
+
+    @property
+    def letters(self) -> int:
+        return sum(map(len, self.words))
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    spans, position = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() > position:
+            spans.append((position, m.start()))
+        position = max(position, m.end())
+    if position < len(text):
+        spans.append((position, len(text)))
+    return spans
+
+
+def _segment(part: str, script: str, words: list[str], run: _Run) -> Segment:
     if script == "cj":
         text = "".join(words)
-        script = "kana" if kana else "han"
+        script = "kana" if run.kana else "han"
     else:
         text = " ".join(words)
-    return Segment(part, script, text, sum(map(len, words)), kana)
+    return Segment(part, script, text, sum(map(len, words)), run.kana, run.start, run.end, run.sentences)
+
+
+# Answer-format instructions appended to problems by recipes and datasets: they are in the recipe's language, not
+# necessarily the problem's. A sentence mentioning any of these is an instruction, not part of the problem.
+_INSTRUCTION = re.compile(
+    r"\\boxed|\bstep[- ]by[- ]step\b|\bfinal\s+(?:answer|response)\b|\b(?:put|write|give|return|output)\s+"
+    r"(?:your|the)\s+(?:final\s+)?answer\b|\bthink\s+(?:carefully|step)\b",
+    re.IGNORECASE,
+)
+# Where an instruction starts inside a line that also holds the problem ("Solve x + 1 = 2 Please reason ...").
+_INSTRUCTION_START = re.compile(r"\b(?:Please|Let's|Let us|Put|Return|Reason|Think|Show|Give|Write|Output)\b")
+_CLAUSE_END = re.compile(r"(?<=[.!?。！？])\s+")
+
+
+def strip_instructions(text: str, known: tuple[str, ...] = ()) -> str:
+    """`text` without answer-format instructions: first the `known` ones (a recipe template's own text, removed
+    verbatim wherever it occurs), then every sentence that mentions a box, "step by step" or "final answer"."""
+    for piece in known:
+        if len(piece.strip()) >= 8:
+            text = text.replace(piece.strip(), " ")
+    lines = []
+    for line in text.split("\n"):
+        kept = []
+        for sentence in _CLAUSE_END.split(line):
+            m = _INSTRUCTION.search(sentence)
+            if m is None:
+                kept.append(sentence)
+                continue
+            opener = None
+            for opener in _INSTRUCTION_START.finditer(sentence, 0, m.start() + 1):
+                pass  # the last instruction word before the match starts the instruction
+            if opener is not None and opener.start() > 0:
+                kept.append(sentence[: opener.start()])
+        lines.append(" ".join(kept))
+    return "\n".join(lines)

@@ -41,8 +41,7 @@ _FIXTURE_ROOT = Path(__file__).resolve().parents[2] / "tests" / "verifiers" / "f
 DEFAULT_FIXTURES = _FIXTURE_ROOT / "lang"
 SHORT_FIXTURES = _FIXTURE_ROOT / "lang_short"
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
-# Guests too close to a host for one sentence to tell (see verifiers.language._TWINS).
-_TWINS = ({"af", "nl"}, {"ca", "es", "pt"}, {"da", "no", "sv"}, {"cs", "sk"}, {"hr", "sl"}, {"zh", "ja"})
+
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]+|[^.!?。！？\n]+$", re.M)
 
 
@@ -67,7 +66,9 @@ def language_of(fixture: Fixture) -> str:
 
 
 def near(a: str, b: str) -> bool:
-    """Whether two languages are the same or near twins."""
+    """Whether two languages are the same or near twins (too close for one sentence to tell: the verifier's list)."""
+    from verifiers.language import _TWINS
+
     return a == b or any(a in group and b in group for group in _TWINS)
 
 
@@ -87,6 +88,14 @@ def prose_sentences(completion: str, min_letters: int = 12) -> list[str]:
 
 
 _MATH = re.compile(r"\$\$.*?\$\$|\\\[.*?\\\]|\$[^$]*\$|\\[A-Za-z]+", re.S)
+_MATH_SPAN = re.compile(r"\$\$.*?\$\$|\\\[.*?\\\]|\$[^$]*\$", re.S)
+
+
+def sentence_ends(text: str) -> list[int]:
+    """Ends of the sentences of `text` that are not inside a formula (an insert there would be part of it)."""
+    inside = [(m.start(), m.end()) for m in _MATH_SPAN.finditer(text)]
+    ends = [m.end() for m in _SENTENCE.finditer(text)]
+    return [e for e in ends if not any(a < e < b for a, b in inside)] or ends
 
 
 def letters(text: str) -> int:
@@ -112,7 +121,7 @@ def mix(completion: str, guest: list[str], share: float, rng: random.Random, rea
     """
     split = split_think(completion)
     total = letters(split.reasoning) + letters(split.answer)
-    ends = [m.end() for m in _SENTENCE.finditer(split.reasoning)]
+    ends = sentence_ends(split.reasoning)
     inserts: list[tuple[int, str]] = []
     foreign, start = 0, rng.randrange(len(guest))
     for k in range(4 * len(guest) + 400):
@@ -132,7 +141,7 @@ def mix(completion: str, guest: list[str], share: float, rng: random.Random, rea
 def insert_sentence(completion: str, sentence: str, rng: random.Random) -> tuple[str, float]:
     """`sentence` inserted at one random sentence end of the reasoning; the new completion and its foreign share."""
     split = split_think(completion)
-    ends = [m.end() for m in _SENTENCE.finditer(split.reasoning)]
+    ends = sentence_ends(split.reasoning)
     at = rng.choice(ends[:-1] or ends)
     reasoning = f"{split.reasoning[:at]} {sentence}{split.reasoning[at:]}"
     total = letters(split.reasoning) + letters(split.answer) + letters(sentence)

@@ -34,6 +34,12 @@ _STRUCTURED = [
     (r"\text{Evelyn}", r"\text{Evelyn}", True), (r"3\pm\sqrt{2}", r"3+\sqrt{2}, 3-\sqrt{2}", True), ("5", r"3 \text{ or } 5", False),
     (r"\sin(\pi/6)", r"\frac{1}{2}", True), (r"\log_2 8", "3", True), ("5!", "120", True), (r"e^2", "2e", False),
     (r"\frac{1}{3}", "0.333", False), (r"\frac{1}{3}", "0.3333333", True), ("1000000", "1000001", False),
+    # tiny and huge magnitudes, phrases, units and currency in boxes, the escaped brace (issue 16)
+    (r"\frac{1}{50!}", r"\frac{1}{60!}", False), ("10^{-60}", r"2 \cdot 10^{-60}", False), ("0", "10^{-60}", False),
+    (r"\frac{1}{50!}", r"\frac{2}{2 \cdot 50!}", True), ("2^{200}", "2^{200}+1", False), ("10^{30}", "10^{30}", True),
+    ("10", r"\text{the number is } 10", True), ("10", r"\text{Answer: } 10", True), ("25", "25 €", True),
+    ("12", r"12 \text{ cm}^2", True), ("10", r"\text{not } 10", False), ("3", r"\text{3 apples and 5 pears}", False),
+    ("5", "5\\}", True), ("6", "5\\}", False),
 ]
 
 

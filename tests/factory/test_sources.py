@@ -101,3 +101,10 @@ def test_hub_source_goes_through_datasets_load_dataset(tmp_path):
     assert loaded.prompts[0].source == str(folder)
     with pytest.raises(SourceError, match="could not load the Hub dataset"):
         load_prompts(PromptSource(hub_id=str(folder), split="nosuchsplit"), TEMPLATE)
+
+
+def test_a_language_column_reaches_the_language_verifier(tmp_path):
+    path = write_jsonl(tmp_path / "p.jsonl", [{"id": "a", "problem": "Combien font 2 et 3 ?", "answer": "5",
+                                               "lang": "fr"}])
+    loaded = load_prompts(source(path, id="id", problem="problem", gold="answer", language="lang"), TEMPLATE)
+    assert loaded.prompts[0].metadata == {"language": "fr"}

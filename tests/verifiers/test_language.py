@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from factory.bench.language import language_of, load_fixtures, long_trace, mix, prose_sentences
+from factory.bench.language import (insert_sentence, language_of, letters, load_fixtures, long_trace, mix, near,
+                                    prose_sentences)
 from verifiers.types import Completion, Prompt
 from verifiers.language import LanguageVerifier, langdetect_whole_text
 from verifiers.registry import create_verifier
@@ -87,16 +88,38 @@ def test_another_language_in_ten_percent_of_the_prose_is_rejected(
     assert not missed
 
 
+# Until version 2 whole foreign sentences up to 3% of the letters were accepted here; one foreign sentence is now
+# mixing whatever its share (issue 16), so what stays accepted is a few foreign words, too short to be a sentence.
+ASIDES = {"en": ["Okay.", "Good."], "fr": ["Bon.", "Voilà."], "de": ["Also gut.", "Genau."], "es": ["Bueno.", "Vale."],
+          "ru": ["Итак.", "Хорошо."], "zh": ["好。"], "ja": ["よし。"], "ko": ["좋아."]}
+
+
 @pytest.mark.parametrize("host", HOSTS)
-def test_a_few_percent_of_another_language_is_accepted(verifier: LanguageVerifier, host: str) -> None:
+def test_a_few_foreign_words_are_accepted(verifier: LanguageVerifier, host: str) -> None:
+    rng = random.Random(host)
+    base = long_trace(FIXTURES[host].completion)
+    for guest, words in ASIDES.items():
+        if guest == language_of(FIXTURES[host]):
+            continue
+        text, share = mix(base, words, 0.03, rng, reach=False)
+        verdict = judge(verifier, FIXTURES[host].problem, text)
+        assert verdict.accepted, (guest, share, verdict.details)
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_one_foreign_sentence_under_the_share_threshold_is_mixing(verifier: LanguageVerifier, host: str) -> None:
     rng = random.Random(host)
     base = long_trace(FIXTURES[host].completion)
     for guest in GUESTS:
-        if guest == language_of(FIXTURES[host]):
+        if near(guest, language_of(FIXTURES[host])):  # Chinese in Japanese is left to the share rule
             continue
-        text, share = mix(base, prose_sentences(FIXTURES[guest].completion), 0.03, rng, reach=False)
+        shortest = 8 if guest in ("zh", "ja", "ko") else 24  # an ideograph or syllable weighs about 3 letters
+        sentences = [s for s in prose_sentences(FIXTURES[guest].completion, min_letters=shortest) if letters(s) <= 70]
+        text, share = insert_sentence(base, rng.choice(sentences), rng)
+        assert share < 0.04
         verdict = judge(verifier, FIXTURES[host].problem, text)
-        assert verdict.accepted, (guest, share, verdict.details)
+        assert verdict.reason == "language_mixing" and verdict.details["scope"] == "sentence", (guest, share, verdict)
+        assert verdict.details["sentence"] in " ".join(text.split())
 
 
 TINY = (
@@ -140,10 +163,15 @@ def test_answer_in_another_language_is_a_mismatch(verifier: LanguageVerifier) ->
     assert verdict.reason == "language_mismatch" and verdict.details["scope"] == "answer"
 
 
-def test_recipe_language_overrides_the_prompt() -> None:
+def test_recipe_language_decides_only_what_the_problem_cannot() -> None:
+    # Until version 2 the recipe's language overrode the problem; the problem now comes first (issue 16), and the
+    # old behaviour is `override_problem`.
     fixture = FIXTURES["fr"]
     assert LanguageVerifier(expected_language="fr").verify(prompt_for("Add 2 and 3."), Completion("p", 0, fixture.completion)).accepted
     verdict = LanguageVerifier(expected_language="en").verify(prompt_for(fixture.problem), Completion("p", 0, fixture.completion))
+    assert verdict.accepted and verdict.details["expected"] == "fr" and verdict.details["expected_from"] == "prompt"
+    forced = LanguageVerifier(expected_language="en", override_problem=True)
+    verdict = forced.verify(prompt_for(fixture.problem), Completion("p", 0, fixture.completion))
     assert verdict.reason == "language_mismatch" and verdict.details["expected_from"] == "recipe"
 
 

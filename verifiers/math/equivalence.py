@@ -3,7 +3,11 @@
 Numbers are compared by evaluating both sides to 60 significant digits: values written exactly must agree to
 40 digits (this tells `1 - 1/e` from `1 + 1/e` and `\\sqrt{8}` equal to `2\\sqrt{2}` without simplify); a
 decimal is held to `rel_tol` against a value it can only approximate (`0.333333` ~ `1/3`) but must be exact
-against one it can write out (`0.5` vs `1/2`). Expressions with variables are compared at fixed sample points
+against one it can write out (`0.5` vs `1/2`). Every tolerance is relative, at any magnitude: `1/50!` is not
+`1/60!` and `10^{-60}` is not 0 (an absolute floor would make all tiny values equal), and two exact rationals
+must be identical (`2^{200} + 1` is not `2^{200}`, which 60 digits cannot tell). A side that evaluates to zero
+only within its precision (`\\sqrt{3 + 2\\sqrt{2}} - 1 - \\sqrt{2}`: evalf cancels to no significant digit) is
+not taken as any number; `simplify` decides it. Expressions with variables are compared at fixed sample points
 (same variables required); `simplify` is a last resort when too few points evaluate, and the caller's wall-clock
 bound covers it. Structures (lists, sets, tuples, intervals, relations, matrices) are compared part by part.
 """
@@ -18,7 +22,7 @@ from sympy.core.function import AppliedUndef
 from verifiers.math.parse import Unparseable, Value
 
 _EXACT_TOL = sympy.Float("1e-40", 60)
-_ZERO = sympy.Float("1e-50", 60)
+_MIN_PREC = 20  # bits: an evaluated number with fewer significant bits is a cancellation, not a value
 _POINTS = ("0.5873", "1.3219", "-0.8412", "2.0647", "0.1931", "-1.7713")
 _DIGITS = 60
 
@@ -57,6 +61,10 @@ def expr_equal(a: sympy.Expr, a_dec: bool, b: sympy.Expr, b_dec: bool, rel_tol: 
     """Equality of two sympy expressions (see the module docstring for the tolerance rules)."""
     if a == b:
         return True
+    if a_dec == b_dec and not (a.free_symbols or b.free_symbols):
+        ra, rb = _exact_rational(a), _exact_rational(b)
+        if ra is not None and rb is not None:
+            return ra == rb  # exact rationals (or two decimals written out in full): equal only if identical
     # Different variables are compared like the rest (x + 1 vs y + 1 differ at the sample points), so an
     # identity such as cos^2 x + sin^2 x = 1 still holds.
     tol = _tolerance(a, a_dec, b, b_dec, rel_tol)
@@ -72,6 +80,29 @@ def expr_equal(a: sympy.Expr, a_dec: bool, b: sympy.Expr, b_dec: bool, rel_tol: 
             return False
         valid += verdict is True
     return valid >= 3 or _simplifies_to_zero(a - b)
+
+
+_MAX_EXACT_EXPONENT = 4096  # 2^4096 has ~1,200 digits: cheap to compute exactly; larger is left to evalf
+_MAX_EXACT_FACTORIAL = 1000
+
+
+def _exact_rational(e: sympy.Expr) -> sympy.Rational | None:
+    """`e` as an exact rational when it is one and cheap to compute (`2^{200} + 1`, `1/50!`), else None."""
+    if e.is_Rational:
+        return e
+    try:
+        if e.is_rational is not True:
+            return None
+        for p in e.atoms(sympy.Pow):
+            if not (p.exp.is_Integer and abs(p.exp) <= _MAX_EXACT_EXPONENT):
+                return None
+        for f in e.atoms(sympy.factorial):
+            if not (f.args[0].is_Integer and f.args[0] <= _MAX_EXACT_FACTORIAL):
+                return None
+        value = e.doit()
+    except Exception:
+        return None
+    return value if value.is_Rational else None
 
 
 def _tolerance(a: sympy.Expr, a_dec: bool, b: sympy.Expr, b_dec: bool, rel_tol: float) -> sympy.Float:
@@ -105,9 +136,13 @@ def _numbers_close(a: sympy.Expr, b: sympy.Expr, tol: sympy.Float, subs: dict) -
         if not subs and all(isinstance(x, sympy.Number) for x in parts):
             return bool(ar == br and ai == bi)  # infinities
         return None
+    if any(isinstance(x, sympy.Float) and x != 0 and x._prec < _MIN_PREC for x in parts):
+        return None  # evalf cancelled to zero within its precision: no value to compare (simplify decides)
     diff = abs(ar - br) + abs(ai - bi)
     scale = max(abs(ar) + abs(ai), abs(br) + abs(bi))
-    return bool(diff <= max(tol * scale, _ZERO))
+    if scale == 0:
+        return True
+    return bool(diff <= tol * scale)  # relative at every magnitude: no absolute floor
 
 
 def _simplifies_to_zero(d: sympy.Expr) -> bool:

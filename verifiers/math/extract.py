@@ -1,6 +1,9 @@
 """Pick the final answer out of the answer part of a completion (the text after `</think>`).
 
-Pure string work, linear in the text, no sympy: it runs in the caller's process. Order of preference:
+Pure string work, no sympy, linear in the text (a hostile completion may hold tens of thousands of boxes or
+unclosed delimiters: repeats are found with a dict, math spans are bounded in length); MathVerifier runs it in its
+own process for short answer parts and in its bounded child for long ones. A box whose closing brace was written
+escaped (`\\boxed{5\\}`) still closes there when nothing else would close it. Order of preference:
 1. every `\\boxed{...}` / `\\fbox{...}` (nested braces matched) in the answer part: one distinct box is the
    answer; several distinct boxes are candidates that the verifier must reconcile (a hedge is rejected). When
    `final_answer_phrase` is on and a "final answer is X" sentence comes after the last box, X is the answer
@@ -58,14 +61,45 @@ def boxed_contents(text: str) -> list[str]:
         if i < len(text) and text[i] == "{":
             end = matching_brace(text, i)
             if end < 0:
-                return found  # unclosed: nothing after it can be trusted to be a box either
+                end = _escaped_close(text, i)  # "\\boxed{5\\}": the closing brace written escaped
+                if end < 0:
+                    return found  # unclosed: nothing after it can be trusted to be a box either
+                found.append(text[i + 1 : end].strip())
+                return found
             found.append(text[i + 1 : end].strip())
             pos = end + 1
         else:
-            token = re.match(r"[^\s$.,;]+", text[i:])
-            if token:
+            token = _BARE_TOKEN.match(text, i)
+            if token and token.end() > i:
                 found.append(token.group(0))
-            pos = i + (token.end() if token else 0) + 1
+            pos = (token.end() if token else i) + 1
+
+
+_BARE_TOKEN = re.compile(r"[^\s$.,;]+")
+
+
+def _escaped_close(text: str, open_index: int) -> int:
+    """For a box that never closes: the index of a `\\}` that would close it (no `\\{` opened before it, braces
+    balanced), followed only by punctuation, math delimiters or the end of its line; else -1."""
+    depth, escaped, i, n = 0, 0, open_index + 1, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n:
+            if text[i + 1] == "{":
+                escaped += 1
+            elif text[i + 1] == "}":
+                if escaped == 0 and depth == 0:
+                    rest = text[i + 2 : i + 40].split("\n", 1)[0]
+                    return i if re.fullmatch(r"[\s$.,;)\]\\]*", rest) else -1
+                escaped -= 1
+            i += 2
+            continue
+        if ch == "\n" and text[i + 1 : i + 2] == "\n":
+            return -1  # a box does not run over a paragraph
+        depth += ch == "{"
+        depth -= ch == "}"
+        i += 1
+    return -1
 
 
 def matching_brace(text: str, open_index: int) -> int:
@@ -96,10 +130,13 @@ _PHRASE = re.compile(
     r"|\banswer\s*(?P<value2>(?:\$|\\\(|\\\[)[^\n]+)",
     re.IGNORECASE,
 )
+# Spans are bounded (an answer is far shorter), so a text full of unclosed openers costs linear time, not quadratic.
 _MATH_SPAN = re.compile(
-    r"\$\$(?P<a>.+?)\$\$|\\\[(?P<b>.+?)\\\]|\\\((?P<c>[^\n]+?)\\\)|(?<![\\$])\$(?P<d>[^$\n]+?)(?<!\\)\$",
+    r"\$\$(?P<a>.{1,2000}?)\$\$|\\\[(?P<b>.{1,2000}?)\\\]|\\\((?P<c>[^\n]{1,2000}?)\\\)"
+    r"|(?<![\\$])\$(?P<d>[^$\n]{1,2000}?)(?<!\\)\$",
     re.DOTALL,
 )
+_SPACES = re.compile(r"\s+")
 # A number in prose: a LaTeX fraction, thousands groups, a decimal comma ("2,74 $"), a/b, a decimal. Digits right
 # after "{" belong to LaTeX (the 5 of "\frac{2}{5}") and are not numbers of their own.
 _NUMBER = re.compile(
@@ -247,12 +284,13 @@ def _strip_math(s: str) -> str:
 
 
 def _distinct(items: list[str]) -> list[str]:
-    seen: list[str] = []
+    """Items in order, without repeats (spaces ignored); linear: a hostile text may hold thousands of boxes."""
+    seen: dict[str, str] = {}
     for item in items:
-        key = re.sub(r"\s+", "", item)
-        if key and key not in [re.sub(r"\s+", "", s) for s in seen]:
-            seen.append(item)
-    return seen
+        key = _SPACES.sub("", item)
+        if key and key not in seen:
+            seen[key] = item
+    return list(seen.values())
 
 
 def _split_or(method: str, answer: str) -> Extraction:

@@ -2,8 +2,13 @@
 
 Flow for one prompt (`verify_batch`): the gold is read once (fast number, choice letter, or parsed in the
 child; a worked solution without a box is reduced to its "final answer is ..." sentence when that fallback is
-on); each completion's answer part (after `</think>`) goes through `extract.extract_answer` (and, for a lettered
-gold with nothing found, `extract.extract_choice`, unless the recipe is boxed-only); identical
+on; a reference written as a phrase, "12 apples", to its value); each completion's answer part (after `</think>`)
+goes through `extract.extract_answer` (and, for a lettered gold with nothing found, `extract.extract_choice`,
+unless the recipe is boxed-only): in this process when it is at most `max_inline_chars` long, else in the bounded
+child, so a hostile completion (thousands of boxes, unclosed delimiters) meets the same wall-clock bound as
+sympy does. A box holding a short phrase around one value ("the number is 10", "Answer: 10", "25 €") is read as
+that value (`normalize.phrase_values`); a phrase with two different values is two candidates, and one whose words
+qualify the value ("not 10", "at least 10") is `unparseable_answer` (cause `ambiguous_phrase`). Identical
 extractions within the batch are judged once. A candidate is judged by the sympy-free fast path when both sides
 are plain numbers, else by `worker.compare` in a `BoundedRunner` child (hard wall-clock bound, memory cap,
 killed and replaced on timeout). This process never imports sympy.
@@ -26,7 +31,7 @@ from verifiers.bounded import BoundedRunner
 from verifiers.math.extract import (FALLBACKS, Extraction, boxed_contents, extract_answer, extract_choice,
                                     final_phrase_value)
 from verifiers.math.normalize import (FastNumber, check_size, choice_letter, clean, decimal_comma_twin, fast_equal,
-                                      fast_number)
+                                      fast_number, phrase_values)
 
 _WORKER = "verifiers.math.worker"
 _MAX_CANDIDATES = 8
@@ -55,11 +60,16 @@ class MathVerifier(Verifier):
     ordered_lists: compare bare lists ("1, 2, 3") in order; by default they are compared as sets of solutions
         (tuples in parentheses are always ordered).
     max_answer_chars / max_nesting: caps checked before anything is parsed.
+    max_inline_chars: an answer part (the text after `</think>`) longer than this is searched for its answer in
+        the bounded child, under `timeout_s`, instead of in this process (0: always in the child).
     fast_path: judge plain numbers without sympy (turn off only to test the sympy path).
     """
 
     name = "math"
-    version = "2"  # 2: public-grader agreement fixes (extraction order, choice letters, ratios, solution lists)
+    # 2: public-grader agreement fixes (extraction order, choice letters, ratios, solution lists)
+    # 3: relative tolerance at every magnitude, exact rationals; phrases, units and currency in boxes; escaped
+    #    closing brace; extraction of long answer parts in the bounded child
+    version = "3"
 
     def __init__(
         self,
@@ -71,10 +81,16 @@ class MathVerifier(Verifier):
         max_answer_chars: int = 1000,
         max_nesting: int = 30,
         fast_path: bool = True,
+        max_inline_chars: int = 4000,
     ) -> None:
         unknown = [f for f in fallbacks if f not in FALLBACKS]
         if unknown:
             raise ValueError(f"unknown fallbacks {unknown}; choose from {list(FALLBACKS)}")
+        _check_range("timeout_s", timeout_s, 0.01, 3600)
+        _check_range("memory_mb", memory_mb, 64, 1 << 20)
+        _check_range("rel_tol", rel_tol, 0, 0.1)
+        _check_range("max_answer_chars", max_answer_chars, 1, 1_000_000)
+        _check_range("max_nesting", max_nesting, 1, 1000)
         self.timeout_s = float(timeout_s)
         self.memory_mb = int(memory_mb)
         self.fallbacks = tuple(fallbacks)
@@ -83,6 +99,11 @@ class MathVerifier(Verifier):
         self.max_answer_chars = int(max_answer_chars)
         self.max_nesting = int(max_nesting)
         self.fast_path = bool(fast_path)
+        if isinstance(max_inline_chars, bool) or not isinstance(max_inline_chars, int):
+            raise TypeError(f"max_inline_chars must be an integer, got {max_inline_chars!r}")
+        if not 0 <= max_inline_chars <= 100_000:
+            raise ValueError(f"max_inline_chars must be between 0 and 100000, got {max_inline_chars}")
+        self.max_inline_chars = max_inline_chars
         self._runner: BoundedRunner | None = None
         self._golds: dict[str, _Gold] = {}
         self._raw_golds: dict[str, _Gold] = {}
@@ -100,14 +121,32 @@ class MathVerifier(Verifier):
         verdicts = []
         for completion in completions:
             answer_text = split_think(completion.text).answer
-            extraction = extract_answer(answer_text, self.fallbacks)
-            if gold.choice and not extraction.candidates and self.fallbacks:
-                extraction = extract_choice(answer_text)  # "The answer: D, since ..." for a lettered gold
+            extraction = self._extract(answer_text, bool(gold.choice))
+            if isinstance(extraction, Verdict):
+                verdicts.append(extraction)
+                continue
             key = extraction.candidates
             if key not in judged:
                 judged[key] = self._judge(gold, extraction)
             verdicts.append(judged[key])
         return verdicts
+
+    def _extract(self, answer_text: str, choice: bool) -> Extraction | Verdict:
+        """The answer's extraction: here for a short answer part (linear, and cheap at this size), in the bounded
+        child for a longer one, so that no completion can hold this process past `timeout_s`."""
+        if len(answer_text) <= self.max_inline_chars:
+            extraction = extract_answer(answer_text, self.fallbacks)
+            if choice and not extraction.candidates and self.fallbacks:
+                extraction = extract_choice(answer_text)  # "The answer: D, since ..." for a lettered gold
+            return extraction
+        result = self._run("extract", answer_text, self.fallbacks, choice, _MAX_CANDIDATES + 1,
+                           4 * self.max_answer_chars + 1)
+        if result.status in ("timeout", "memory", "crashed"):
+            return Verdict.reject(self.name, "timeout", limit=result.status, stage="extraction", extracted="", method="")
+        if not result.ok:  # an error escaping extraction: the answer cannot be read
+            return Verdict.reject(self.name, "unparseable_answer", cause="extraction_error", extracted="", method="")
+        method, candidates, joined = result.value
+        return Extraction(method, tuple(candidates), joined)
 
     def check_gold(self, prompt: Prompt) -> str | None:
         return None if self._gold(prompt.gold).status == "ok" else "unverifiable_gold"
@@ -146,6 +185,9 @@ class MathVerifier(Verifier):
         if too_big:
             return _Gold("unverifiable_gold", cause=too_big)
         choice = choice_letter(text, gold=True)
+        values, _ = phrase_values(text) if not choice else ([text], "")
+        if len(values) == 1 and values[0] != text:
+            text = clean(values[0])  # a reference written "12 apples" or "\text{Answer: } 12"
         fast = fast_number(text) if self.fast_path else None
         if choice or fast:
             rest = re.sub(r"^\(?[A-J][.)]?\s*", "", text) if choice and len(text) > 3 else ""
@@ -164,7 +206,14 @@ class MathVerifier(Verifier):
             return Verdict.reject(self.name, "no_answer", **details)
         if any(len(c) > 4 * self.max_answer_chars for c in ext.candidates):  # before any regex touches it
             return Verdict.reject(self.name, "unparseable_answer", cause="too_long", **details)
-        candidates = [clean(c) for c in ext.candidates[:_MAX_CANDIDATES]]
+        candidates: list[str] = []
+        for c in ext.candidates[:_MAX_CANDIDATES]:
+            values, cause = phrase_values(c)  # "the number is 10", "25 €": the value is what is compared
+            if cause:
+                return Verdict.reject(self.name, "unparseable_answer", cause=cause, **details)
+            candidates.extend(v for v in (clean(v) for v in values) if v not in candidates)
+        if candidates != [clean(c) for c in ext.candidates[:_MAX_CANDIDATES]]:
+            details["value"] = " ; ".join(candidates)[:_DETAIL_CHARS]
         for c in candidates:
             too_big = check_size(c, self.max_answer_chars, self.max_nesting)
             if too_big:
@@ -252,3 +301,9 @@ def _gold_box_run(raw: str, boxes: list[str]) -> list[str]:
             break  # the same rule math-verify uses for a run of boxes
         run.insert(0, boxes[i])
     return list(dict.fromkeys(run))
+
+
+def _check_range(name: str, value: object, low: float, high: float) -> None:
+    """Recipe parameters are checked when the recipe loads: a number within [low, high], not a boolean."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")

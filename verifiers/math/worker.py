@@ -1,4 +1,5 @@
-"""The two functions MathVerifier runs inside its bounded child: describe a gold answer, compare an answer to it.
+"""The functions MathVerifier runs inside its bounded child: describe a gold answer, compare an answer to it, and
+extract the answer from a long answer part (a hostile completion must not hold the caller's process).
 
 Both take and return only short strings and numbers (cheap to pickle, nothing unbounded is ever printed).
 Parsed gold answers are kept in a small LRU cache, so the n samples of one prompt parse the gold once for as
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from verifiers.math.equivalence import Options, equal
+from verifiers.math.extract import extract_answer, extract_choice
 from verifiers.math.parse import Unparseable, Value, parse_answer
 
 _GOLD_CACHE: OrderedDict[str, Value | None] = OrderedDict()
@@ -52,3 +54,12 @@ def compare(gold: str, answer: str, rel_tol: float, ordered_lists: bool) -> str:
     except (Unparseable, RecursionError, ArithmeticError, TypeError, ValueError, AttributeError):
         same = False  # a comparison sympy cannot make is not evidence of equality
     return "equal" if same else "not_equal"
+
+
+def extract(answer_text: str, fallbacks: tuple[str, ...], choice: bool, keep: int, max_chars: int) -> tuple:
+    """`extract.extract_answer` (then `extract_choice` for a lettered gold) as (method, candidates, joined), with
+    at most `keep` candidates of at most `max_chars` characters each, so the reply stays small."""
+    found = extract_answer(answer_text, fallbacks)
+    if choice and not found.candidates and fallbacks:
+        found = extract_choice(answer_text)
+    return found.method, tuple(c[:max_chars] for c in found.candidates[:keep]), found.joined
