@@ -11,40 +11,30 @@ can be resumed on more GPUs; a local prompt path enters it resolved, so `a.jsonl
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import difflib
 import hashlib
 import inspect
 import json
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from factory.paths import resolve_data_path, shipped
+from factory.paths import resolve_data_path
+from factory.recipe_fields import RecipeError, bounded, build_section, checked_limit
+from factory.recipe_files import apply_overrides, list_recipes, raw_recipe, recipe_path, recipes_dir
+
+__all__ = ["Generation", "Output", "PromptSource", "Recipe", "RecipeError", "Resources", "Selection", "Template",
+           "VerifierSpec", "apply_overrides", "fingerprint_diff", "http_settings", "list_recipes", "load_recipe",
+           "recipe_path", "recipes_dir"]
 
 R1_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
-
-
-class RecipeError(ValueError):
-    """A recipe that cannot be used; the message names the file and the key."""
-
-
-def bounded(default: Any, lo: float | None = None, hi: float | None = None, *, lo_open: bool = False) -> Any:
-    """A numeric field with its bounds beside it (checked at load time, with the file and key in the message)."""
-    return field(default=default, metadata={"lo": lo, "hi": hi, "lo_open": lo_open})
 
 
 TRANSPORT_KEYS = ("base_url", "api_key_env", "max_concurrency")
 HTTP_TRANSPORT_KEYS = ("request_timeout_s", "connect_timeout_s", "max_retries", "backoff_base_s", "backoff_max_s",
                        "max_n_per_request", "price_input_per_mtok", "price_output_per_mtok")
-
-
-def recipes_dir() -> Path:
-    return shipped("recipes")
 
 
 @dataclass
@@ -213,160 +203,6 @@ _SECTIONS = {"prompts": PromptSource, "template": Template, "generation": Genera
 _TOP_KEYS = {"name", "description", "extends", "verifiers", "limit", *_SECTIONS}
 
 
-def recipe_path(name_or_path: str, relative_to: Path | None = None) -> Path:
-    """A recipe name (`math`) resolves to the shipped recipes/math.yaml; a path (anything ending in .yaml/.yml or
-    containing a slash) is used as is, relative paths against `relative_to` (the folder of the recipe that names it
-    in `extends:`) or else the working folder."""
-    candidate = Path(name_or_path).expanduser()
-    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
-        if relative_to is not None and not candidate.is_absolute():
-            candidate = relative_to / candidate
-        if candidate.is_dir():
-            raise RecipeError(f"recipe {candidate}: is a folder, not a YAML file")
-        if not candidate.is_file():
-            raise RecipeError(f"recipe file not found: {candidate}")
-        return candidate
-    path = recipes_dir() / f"{name_or_path}.yaml"
-    if not path.is_file():
-        names = list_recipes()
-        close = difflib.get_close_matches(name_or_path, names, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise RecipeError(f"unknown recipe '{name_or_path}'{hint} (available: {', '.join(names)})")
-    return path
-
-
-def list_recipes() -> list[str]:
-    """The names of the shipped recipes (inside the installed package, or the checkout's recipes/)."""
-    return sorted(p.stem for p in recipes_dir().glob("*.yaml"))
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RecipeError(f"{path}: a recipe must be a mapping of keys, got {type(data).__name__}")
-    return data
-
-
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "columns":
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _raw_recipe(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    if path.resolve() in seen:
-        raise RecipeError(f"{path}: 'extends' forms a cycle: {' -> '.join(str(p) for p in seen)}")
-    data = _read_yaml(path)
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise RecipeError(f"{path}: key 'extends' must be a recipe name, got {parent!r}")
-    try:
-        base = _raw_recipe(recipe_path(parent, relative_to=path.resolve().parent), seen + (path.resolve(),))
-    except RecipeError as exc:
-        raise RecipeError(f"{path}: key 'extends': {exc}") from exc
-    base.pop("name", None)
-    base.pop("description", None)
-    return _deep_merge(base, data)
-
-
-def apply_overrides(data: dict[str, Any], overrides: list[str], origin: str) -> dict[str, Any]:
-    """Apply `key.sub=value` strings; values are YAML scalars or flow collections (`[a, b]`, `{k: v}`)."""
-    data = copy.deepcopy(data)
-    for item in overrides:
-        if "=" not in item:
-            raise RecipeError(f"{origin}: override '{item}' must look like key.subkey=value")
-        dotted, raw = item.split("=", 1)
-        keys = dotted.strip().split(".")
-        node = data
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
-            if not isinstance(node, dict):
-                raise RecipeError(f"{origin}: override '{dotted}': '{key}' is not a section")
-        if not all(keys):
-            raise RecipeError(f"{origin}: override '{item}': empty key")
-        try:
-            node[keys[-1]] = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError as exc:
-            problem = str(exc).splitlines()[0]
-            raise RecipeError(f"{origin}: override '{item}': the value is not valid YAML ({problem}); quote "
-                              "strings with special characters, e.g. --set 'key=\"a: b\"'") from None
-    return data
-
-
-def _check_type(value: Any, expected: Any, where: str) -> Any:
-    """Type check of YAML values against a dataclass field annotation (a string under `from __future__`)."""
-    annotation = str(expected).replace(" ", "")
-    optional = "None" in annotation
-    base = annotation.replace("|None", "")
-    if value is None:
-        if optional:
-            return None
-        raise RecipeError(f"{where}: must not be empty")
-    if base.startswith("dict"):
-        if not isinstance(value, dict):
-            raise RecipeError(f"{where}: must be a mapping, got {value!r}")
-        if base == "dict[str,str]" and not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-            raise RecipeError(f"{where}: must map names to column names (strings), got {value!r}")
-        return value
-    if base.startswith("list"):
-        if not isinstance(value, list):
-            raise RecipeError(f"{where}: must be a list, got {value!r}")
-        if base == "list[str]" and not all(isinstance(v, str) for v in value):
-            raise RecipeError(f"{where}: must be a list of strings, got {value!r}")
-        return value
-    if base in ("int", "float") and isinstance(value, bool):
-        raise RecipeError(f"{where}: must be a number, got {value!r}")
-    if base == "int" and not isinstance(value, int):
-        raise RecipeError(f"{where}: must be an integer, got {value!r}")
-    if base == "float":
-        if not isinstance(value, (int, float)):
-            raise RecipeError(f"{where}: must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise RecipeError(f"{where}: must be a finite number, got {value!r}")
-        value = float(value)
-    if base == "bool" and not isinstance(value, bool):
-        raise RecipeError(f"{where}: must be true or false, got {value!r}")
-    if base == "str" and not isinstance(value, str):
-        raise RecipeError(f"{where}: must be a string, got {value!r}")
-    return value
-
-
-def _check_bounds(value: Any, meta: Any, where: str) -> None:
-    if value is None or not meta or ("lo" not in meta):
-        return
-    lo, hi, lo_open = meta["lo"], meta["hi"], meta["lo_open"]
-    if lo is not None and (value <= lo if lo_open else value < lo):
-        raise RecipeError(f"{where}: must be {'>' if lo_open else '>='} {lo:g}, got {value!r}")
-    if hi is not None and value > hi:
-        raise RecipeError(f"{where}: must be <= {hi:g}, got {value!r}")
-
-
-def _build_section(cls: type, data: Any, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise RecipeError(f"{where}: must be a mapping of keys, got {data!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key in data:
-        if key not in fields:
-            close = difflib.get_close_matches(key, list(fields), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise RecipeError(f"{where}: unknown key '{key}'{hint}")
-    values = {}
-    for key, value in data.items():
-        value = _check_type(value, fields[key].type, f"{where}.{key}")
-        _check_bounds(value, fields[key].metadata, f"{where}.{key}")
-        values[key] = value
-    return cls(**values)
-
-
 def _build_verifiers(data: Any, origin: str) -> list[VerifierSpec]:
     from verifiers.registry import UnknownVerifierError, verifier_class
 
@@ -376,7 +212,7 @@ def _build_verifiers(data: Any, origin: str) -> list[VerifierSpec]:
     for i, item in enumerate(data):
         where = f"{origin}: key 'verifiers[{i}]'"
         item = {"name": item} if isinstance(item, str) else item
-        spec = _build_section(VerifierSpec, item, where)
+        spec = build_section(VerifierSpec, item, where)
         try:
             cls = verifier_class(spec.name)
         except UnknownVerifierError as exc:
@@ -440,7 +276,7 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe
     """Load, merge `extends`, apply overrides, and validate a recipe. Raises RecipeError naming file and key."""
     path = recipe_path(name_or_path)
     origin = str(path)
-    data = apply_overrides(_raw_recipe(path), overrides or [], origin)
+    data = apply_overrides(raw_recipe(path), overrides or [], origin)
     for key in data:
         if key not in _TOP_KEYS:
             close = difflib.get_close_matches(key, sorted(_TOP_KEYS), n=1)
@@ -449,12 +285,12 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe
     output = data.get("output")
     if isinstance(output, dict) and isinstance(output.get("pairs"), bool):
         data["output"] = {**output, "pairs": {} if output["pairs"] else None}
-    sections = {k: _build_section(cls, data.get(k, {}) or {}, f"{origin}: key '{k}'") for k, cls in _SECTIONS.items()}
+    sections = {k: build_section(cls, data.get(k, {}) or {}, f"{origin}: key '{k}'") for k, cls in _SECTIONS.items()}
     recipe = Recipe(
         name=str(data.get("name") or path.stem),
         description=str(data.get("description") or ""),
         verifiers=_build_verifiers(data.get("verifiers", []), origin),
-        limit=_checked_limit(data.get("limit"), origin),
+        limit=checked_limit(data.get("limit"), origin),
         source_file=origin,
         **sections,
     )
@@ -501,12 +337,6 @@ def _validate_selection(recipe: Recipe, origin: str) -> None:
                     for r in reasons):
             raise RecipeError(f"{origin}: key 'output.pairs.rejected_reasons': must be a list of verifier reasons "
                               "(selection reasons mark right answers and cannot make a sample 'rejected')")
-
-
-def _checked_limit(value: Any, origin: str) -> int | None:
-    value = _check_type(value, "int | None", f"{origin}: key 'limit'")
-    _check_bounds(value, {"lo": 1, "hi": None, "lo_open": False}, f"{origin}: key 'limit'")
-    return value
 
 
 def fingerprint_diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

@@ -28,7 +28,7 @@ from factory.recipe import Recipe, fingerprint_diff
 from factory.run_folder import RunFolder, RunFolderError
 from factory.runtimes.base import Runtime
 from factory.sources import LoadedPrompts, SkippedRow
-from factory.stats import RunTotals, summarize, totals_of
+from factory.stats import summarize, totals_of
 from factory.verification import UnitResult, create_verifiers
 from verifiers.base import Verifier
 from verifiers.types import Prompt

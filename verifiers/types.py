@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
 VerdictStatus = Literal["accepted", "rejected", "unverifiable", "skipped"]

@@ -4,7 +4,6 @@ checks, through the real CLI (`factory verify`: the same run path as `generate`,
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
