@@ -145,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
 
         source = load_traces(recipe.prompts, recipe.template, limit=recipe.limit)
         models = sorted(source.models)
-        runtime: Any = ReplayRuntime(source.completions, ", ".join(models) if models else "external")
+        runtime: Any = ReplayRuntime(", ".join(models) if models else "external")
     else:
         from factory.runtimes.ray_runtime import RayRuntime
         from factory.sources import load_prompts

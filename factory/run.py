@@ -26,7 +26,7 @@ from factory.curation_step import CurationReport, curate_prompts
 from factory.progress import Progress
 from factory.recipe import Recipe, fingerprint_diff
 from factory.run_folder import RunFolder, RunFolderError
-from factory.runtimes.base import Runtime
+from factory.runtimes.base import Runtime, WorkUnit
 from factory.sources import LoadedPrompts, SkippedRow
 from factory.stats import summarize, totals_of
 from factory.verification import UnitResult, create_verifiers
@@ -59,6 +59,12 @@ class RunPlan:
     run_info: dict[str, Any]
     identity: dict[str, Any]
     done: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    completions: dict[str, list[str]] = field(default_factory=dict)
+    """For traces made elsewhere (verify, curate): prompt_id -> completion texts."""
+
+    def completions_of(self, unit: int) -> dict[str, list[str]]:
+        return {p.prompt_id: self.completions[p.prompt_id] for p in self.units[unit] if p.prompt_id in self.completions}
 
     @property
     def todo(self) -> list[int]:
@@ -119,7 +125,7 @@ def plan_run(recipe: Recipe, source: LoadedPrompts, runtime: Runtime) -> RunPlan
         "factory_version": factory.__version__,
         "verifier_versions": versions,
     }
-    return RunPlan(recipe, units, skipped, curation, run_info, identity)
+    return RunPlan(recipe, units, skipped, curation, run_info, identity, completions=source.completions)
 
 
 def open_run(folder: RunFolder, plan: RunPlan, event: Callable[..., None]) -> None:
@@ -275,7 +281,7 @@ def run(recipe: Recipe, source: LoadedPrompts, runtime: Runtime, out: str | Path
             if plan.todo:
                 try:
                     runtime.open(recipe, plan.run_info, progress.event, folder.meta)
-                    runtime.run(plan.units, plan.todo, committer)
+                    runtime.run((WorkUnit(u, plan.units[u], plan.completions_of(u)) for u in plan.todo), committer)
                     committer.counters = runtime.counters() or committer.counters
                 finally:
                     runtime.close()

@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
 
 from factory.recipe import Recipe
 from factory.verification import UnitResult
 from verifiers.types import Prompt
+
+@dataclass
+class WorkUnit:
+    """One work unit as a runtime receives it: its number, its prompts, and (replay only) the completions made
+    elsewhere for each prompt, in input order."""
+
+    number: int
+    prompts: list[Prompt]
+    completions: dict[str, list[str]] = field(default_factory=dict)
+
 
 class PreflightError(RuntimeError):
     """The run can never start as configured (raised by `Runtime.preflight`, before any folder is touched)."""
@@ -47,8 +58,9 @@ class Runtime(ABC):
         run folder's private folder (`.factory/`), e.g. for an HTTP engine's request journal."""
 
     @abstractmethod
-    def run(self, units: Sequence[Sequence[Prompt]], todo: Sequence[int], commit: CommitFn) -> None:
-        """Produce, verify and commit every unit in `todo`; return when all are committed."""
+    def run(self, work: Iterable[WorkUnit], commit: CommitFn) -> None:
+        """Produce, verify and commit every unit of `work`; return when all are committed (or failed). `work` is
+        pulled lazily, a unit when there is room for it, so a runtime holds only the units in flight."""
 
     def counters(self) -> dict[str, Any]:
         """Live figures for the progress line and stats.json (requests in flight, retries, cost...)."""

@@ -20,10 +20,9 @@ import dataclasses
 import os
 import signal
 import time
-from collections import deque
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -32,7 +31,7 @@ from factory.engines import EngineSpec
 from factory.engines.base import SamplingConfig
 from factory.paths import resolve_model
 from factory.recipe import Recipe, http_settings
-from factory.runtimes.base import CommitFn, EventFn, PreflightError, Runtime
+from factory.runtimes.base import CommitFn, EventFn, PreflightError, Runtime, WorkUnit
 from factory.adaptive import AdaptiveSettings, AdaptiveUnit
 from factory.runtimes.actors import GenerationActor, VerificationActor
 from verifiers.types import Prompt
@@ -213,8 +212,8 @@ class RayRuntime(Runtime):
         res = recipe.resources
         return f"{res.cpus_per_actor:g} CPU, {res.gpus_per_actor:g} GPU"
 
-    def run(self, units: Sequence[Sequence[Prompt]], todo: Sequence[int], commit: CommitFn) -> None:
-        """Generate, verify and commit every unit in `todo`; returns when each is committed or has failed.
+    def run(self, work: Iterable[WorkUnit], commit: CommitFn) -> None:
+        """Generate, verify and commit every unit of `work`; returns when each is committed or has failed.
 
         With adaptive sampling a unit goes round by round (generate, count what passed, generate more for the
         prompts that need it) before its final verification; a unit's rounds are verified by one actor, which keeps
@@ -222,7 +221,8 @@ class RayRuntime(Runtime):
         failing after every retry) is left uncommitted and counted in `failed_units`; the other units go on, and
         the run ends incomplete (a rerun retries it). Any other error stops the run."""
         assert self._sampling is not None, "open() first"
-        queue = deque(todo)
+        pending = iter(work)
+        units: dict[int, list[Prompt]] = {}  # the prompts of the units in flight only
         tasks: dict[ray.ObjectRef, tuple[str, int, int]] = {}  # ref -> (kind, unit, engine index)
         rounds: dict[int, AdaptiveUnit] = {}
         seconds: dict[int, dict[str, float]] = {}
@@ -234,8 +234,10 @@ class RayRuntime(Runtime):
 
         def feed(engine_index: int) -> None:
             """Start the next unit on this engine (it just finished a round and has room)."""
-            if queue:
-                unit = queue.popleft()
+            item = next(pending, None)
+            if item is not None:
+                unit = item.number
+                units[unit] = item.prompts
                 seconds[unit] = {"generate": 0.0, "verify": 0.0}
                 if self._adaptive:
                     rounds[unit] = AdaptiveUnit(units[unit], self._adaptive)
@@ -264,6 +266,7 @@ class RayRuntime(Runtime):
                         raise
                     self._fail(unit, exc)
                     rounds.pop(unit, None)
+                    units.pop(unit, None)
                     feed(engine_index)
                     continue
                 seconds[unit]["generate"] += spent
@@ -288,6 +291,7 @@ class RayRuntime(Runtime):
             else:
                 _, result, spent = ray.get(ref)
                 seconds[unit]["verify"] += spent
+                units.pop(unit, None)
                 commit(unit, result, {k: round(v, 3) for k, v in seconds.pop(unit).items()})
 
     def _fail(self, unit: int, exc: BaseException) -> None:

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable
 
 from factory.recipe import Recipe
-from factory.runtimes.base import CommitFn, EventFn, Runtime
+from factory.runtimes.base import CommitFn, EventFn, Runtime, WorkUnit
 from factory.verification import create_verifiers, verify_unit
-from verifiers.types import Completion, Prompt
+from verifiers.types import Completion
 
 
 class ReplayRuntime(Runtime):
-    """`completions`: prompt_id -> the completion texts in input order. `model`: the traces' model, from the
-    input's `model` column when it has one, else "external"."""
+    """`model`: the traces' model, from the input's `model` column when it has one, else "external". Each work unit
+    carries its prompts' completions."""
 
-    def __init__(self, completions: dict[str, list[str]], model: str = "external") -> None:
-        self.completions = completions
+    def __init__(self, model: str = "external") -> None:
         self.model = model
         self._verifiers: list[Any] = []
         self._recipe: Recipe | None = None
@@ -38,12 +37,12 @@ class ReplayRuntime(Runtime):
         self._recipe, self._run_info = recipe, run_info
         self._verifiers = create_verifiers(recipe.verifiers)
 
-    def run(self, units: Sequence[Sequence[Prompt]], todo: Sequence[int], commit: CommitFn) -> None:
+    def run(self, work: Iterable[WorkUnit], commit: CommitFn) -> None:
         assert self._recipe is not None, "open() first"
-        for unit in todo:
-            prompts = units[unit]
+        for item in work:
+            unit, prompts = item.number, item.prompts
             completions = [Completion(p.prompt_id, i, text, "external")
-                           for p in prompts for i, text in enumerate(self.completions.get(p.prompt_id, []))]
+                           for p in prompts for i, text in enumerate(item.completions.get(p.prompt_id, []))]
             started = time.monotonic()
             result = verify_unit(self._verifiers, prompts, completions, selection=self._recipe.selection,
                                  keep_rejected=self._recipe.output.keep_rejected, run_info=self._run_info,
