@@ -139,19 +139,18 @@ def _run(args: argparse.Namespace) -> int:
     from factory.stats import format_summary
 
     recipe = load_recipe(args.recipe, _overrides(args))
-    if args.command in ("verify", "curate"):
-        from factory.runtimes.replay import ReplayRuntime
-        from factory.sources import load_traces
+    from factory.sources import PromptStream
 
-        source = load_traces(recipe.prompts, recipe.template, limit=recipe.limit)
-        models = sorted(source.models)
-        runtime: Any = ReplayRuntime(", ".join(models) if models else "external")
+    traces = args.command in ("verify", "curate")
+    source = PromptStream(recipe.prompts, recipe.template, limit=recipe.limit, traces=traces)
+    if traces:
+        from factory.runtimes.replay import ReplayRuntime
+
+        runtime: Any = ReplayRuntime(source.first_model() or "external")
     else:
         from factory.runtimes.ray_runtime import RayRuntime
-        from factory.sources import load_prompts
 
         runtime = RayRuntime(args.ray_address)
-        source = load_prompts(recipe.prompts, recipe.template, limit=recipe.limit)
     result = run(recipe, source, runtime, args.out, log_json=args.log_json)
     if args.log_json:
         print(json.dumps({"event": "summary", "time": round(time.time(), 3), "run_dir": str(result.out),

@@ -4,11 +4,13 @@ The CLI, the tests and a user's own script all make this call; `factory generate
 `factory verify` a `ReplayRuntime`, and everything else (curation, units, the folder's identity, resume, commits,
 stats, the card and the manifest) is this one path.
 
-Steps: screen the prompts (gold data no verifier can check, curation: decontamination and dedup) before any
-generation; cut the rest into work units; open the run folder (refusing a folder of another recipe or input, and
-redoing any committed unit whose shards no longer match their marker); have the runtime produce the units still to
-do, committing each (shards, then marker) as it arrives; finish with stats.json, manifest.json and the card.
-Problems found before the folder is opened raise `RunInputError` (nothing started, no folder left behind).
+Steps: the source is read as a stream and cut into work units as the runtime asks for them (`UnitStream`: gold data
+no verifier can check and curation's drops are screened out on the way), so the driver holds only the units in
+flight, never the whole source; the first unit is cut before the folder is touched, so an input with nothing to run
+leaves no folder behind. The run folder is opened (refusing a folder of another recipe or input, redoing any
+committed unit whose shards no longer match their marker); the runtime produces the units still to do, committing
+each (shards, then marker) as it arrives; the run ends with stats.json, manifest.json and the card. Problems found
+before the folder is opened raise `RunInputError` / `SourceError` (nothing started, no folder left behind).
 """
 
 from __future__ import annotations
@@ -18,19 +20,20 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from itertools import chain
+from typing import Any, Callable, Iterator
 
 import factory
 from factory.card import render_card
-from factory.curation_step import CurationReport, curate_prompts
+from factory.curation_step import CurationReport
 from factory.progress import Progress
 from factory.recipe import Recipe, fingerprint_diff
-from factory.run_folder import RunFolder, RunFolderError
+from factory.run_folder import RunFolder, RunFolderError, is_run_folder
 from factory.runtimes.base import Runtime, WorkUnit
-from factory.sources import LoadedPrompts, SkippedRow
+from factory.sources import PromptStream, SkippedRow, rows_estimate
 from factory.stats import summarize, totals_of
+from factory.unit_stream import UnitStream
 from factory.verification import UnitResult, create_verifiers
-from verifiers.base import Verifier
 from verifiers.types import Prompt
 
 
@@ -50,31 +53,50 @@ class RunResult:
 
 @dataclass
 class RunPlan:
-    """What a run will do: its prompts cut into units, which units are already done, and per-run constants."""
+    """What a run does: its unit stream, which units are committed, and the per-run constants."""
 
     recipe: Recipe
-    units: list[list[Prompt]]
-    skipped: list[SkippedRow]
-    curation: CurationReport
+    stream: UnitStream
     run_info: dict[str, Any]
     identity: dict[str, Any]
+    first: tuple[int, list[Prompt], dict[str, list[str]]] | None = None
+    """The first unit, cut before the folder is opened (None: the source holds nothing to run)."""
     done: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-    completions: dict[str, list[str]] = field(default_factory=dict)
-    """For traces made elsewhere (verify, curate): prompt_id -> completion texts."""
-
-    def completions_of(self, unit: int) -> dict[str, list[str]]:
-        return {p.prompt_id: self.completions[p.prompt_id] for p in self.units[unit] if p.prompt_id in self.completions}
+    rows: dict[str, int] = field(default_factory=dict)
+    """Rows committed per split, kept as units commit (the card is rewritten after every commit)."""
+    _rest: Iterator[tuple[int, list[Prompt], dict[str, list[str]]]] | None = None
 
     @property
-    def todo(self) -> list[int]:
-        return [u for u in range(len(self.units)) if u not in self.done]
+    def skipped(self) -> list[SkippedRow]:
+        return self.stream.skipped
+
+    @property
+    def curation(self) -> CurationReport:
+        return self.stream.curation
+
+    @property
+    def units_total(self) -> int | None:
+        """Known once the stream is read to its end."""
+        return self.stream.units_seen if self.stream.exhausted else None
 
     @property
     def splits(self) -> list[str]:
         """The splits of the default config, then `pairs` (its own config) when the recipe asks for pairs."""
         splits = ["accepted", "rejected"] if self.recipe.output.keep_rejected else ["accepted"]
         return splits + (["pairs"] if self.recipe.output.pairs is not None else [])
+
+    def start_stream(self) -> None:
+        """Cut the first unit now (before any folder is touched)."""
+        self._rest = self.stream.units()
+        self.first = next(self._rest, None)
+
+    def work(self) -> Iterator[WorkUnit]:
+        """The units not committed yet, cut lazily from the stream (the first one was cut already)."""
+        assert self._rest is not None, "start_stream() first"
+        for number, prompts, completions in chain([self.first] if self.first else [], self._rest):
+            if number not in self.done:
+                self.stream.in_flight[number] = prompts
+                yield WorkUnit(number, prompts, completions)
 
 
 def run_fingerprint(recipe: Recipe, identity: dict[str, Any]) -> str:
@@ -87,35 +109,10 @@ def default_out(recipe: Recipe, fingerprint: str) -> Path:
     return Path("runs") / f"{recipe.name}-{fingerprint[:8]}"
 
 
-def screen_gold(loaded: LoadedPrompts, verifiers: Sequence[Verifier]) -> tuple[list[Prompt], list[SkippedRow]]:
-    """Drop prompts whose gold data no verifier can ever check (before any generation is spent on them)."""
-    kept, skipped = [], list(loaded.skipped)
-    for prompt in loaded.prompts:
-        reason = next((r for r in (v.check_gold(prompt) for v in verifiers) if r), None)
-        if reason:
-            row = loaded.row_of.get(prompt.prompt_id, 0)
-            skipped.append(SkippedRow(loaded.origin, row, "gold", f"{reason} ({str(prompt.gold)[:80]!r})"))
-        else:
-            kept.append(prompt)
-    return kept, skipped
-
-
-def plan_run(recipe: Recipe, source: LoadedPrompts, runtime: Runtime) -> RunPlan:
-    """Screen and curate the prompts and cut them into units; raises RunInputError if none is left."""
-    verifiers = create_verifiers(recipe.verifiers)  # constructing them is the preflight (e.g. the code sandbox)
-    try:
-        prompts, skipped = screen_gold(source, verifiers)
-        versions = {v.name: v.version for v in verifiers}
-    finally:
-        for verifier in verifiers:
-            verifier.close()
-    prompts, curation = curate_prompts(recipe, prompts)
-    if not prompts:
-        first = f"; first: {skipped[0]}" if skipped else ""
-        raise RunInputError(f"{source.origin}: no prompt left to run ({len(skipped)} rows skipped, "
-                            f"{len(curation.dropped)} dropped by curation){first}")
-    size = recipe.output.prompts_per_shard
-    units = [prompts[i:i + size] for i in range(0, len(prompts), size)]
+def plan_run(recipe: Recipe, source: PromptStream, runtime: Runtime, verifiers: list[Any]) -> RunPlan:
+    """The run's constants and its unit stream, with the first unit cut; raises RunInputError if the source holds
+    no prompt to run (every row skipped or dropped)."""
+    stream = UnitStream(source, recipe, verifiers)
     identity = source.identity
     run_info = {
         "model": runtime.model_name(recipe),
@@ -123,9 +120,16 @@ def plan_run(recipe: Recipe, source: LoadedPrompts, runtime: Runtime) -> RunPlan
         "recipe_fingerprint": run_fingerprint(recipe, identity),
         "sampling": runtime.sampling(recipe),
         "factory_version": factory.__version__,
-        "verifier_versions": versions,
+        "verifier_versions": {v.name: v.version for v in verifiers},
     }
-    return RunPlan(recipe, units, skipped, curation, run_info, identity, completions=source.completions)
+    plan = RunPlan(recipe, stream, run_info, identity)
+    plan.start_stream()
+    if plan.first is None:
+        skipped = stream.skipped
+        first = f"; first: {skipped[0]}" if skipped else ""
+        raise RunInputError(f"{source.origin}: no prompt left to run ({len(skipped)} rows skipped, "
+                            f"{len(stream.curation.dropped)} dropped by curation){first}")
+    return plan
 
 
 def open_run(folder: RunFolder, plan: RunPlan, event: Callable[..., None]) -> None:
@@ -140,13 +144,15 @@ def open_run(folder: RunFolder, plan: RunPlan, event: Callable[..., None]) -> No
                     "created": _now(), "wall_seconds": 0.0}
         folder.write_run_info(previous)
     folder.write_text("recipe.resolved.yaml", recipe.to_yaml())
-    done = {u: m for u, m in folder.completed_units().items() if u < len(plan.units)}
+    done = folder.completed_units()
     for unit, what in sorted(folder.damaged_units(done).items()):
         event("warning", message=f"unit {unit:05d} is redone: {what}")
         folder.drop_marker(unit)
         done.pop(unit)
     plan.done = done
-    folder.remove_orphan_shards(range(len(plan.units)))
+    for marker in done.values():
+        for split, count in marker["rows"].items():
+            plan.rows[split] = plan.rows.get(split, 0) + count
     write_card(folder, plan, None)
 
 
@@ -161,8 +167,9 @@ def _refusal(folder: RunFolder, previous: dict[str, Any], plan: RunPlan, fingerp
 
 def write_card(folder: RunFolder, plan: RunPlan, summary: dict[str, Any] | None) -> None:
     """(Re)write the dataset card for the units committed so far; called after every commit."""
-    rows = {split: sum(m["rows"].get(split, 0) for m in plan.done.values()) for split in plan.splits}
-    state = (f"fingerprint {plan.run_info['recipe_fingerprint']}, units {len(plan.done)}/{len(plan.units)}, "
+    rows = {split: plan.rows.get(split, 0) for split in plan.splits}
+    total = plan.units_total if plan.units_total is not None else "?"
+    state = (f"fingerprint {plan.run_info['recipe_fingerprint']}, units {len(plan.done)}/{total}, "
              + ", ".join(f"{split} {count}" for split, count in rows.items()))
     # datasets refuses a declared split with no rows at all, so a finished card declares only splits with rows.
     loadable = [split for split, count in rows.items() if count] if summary else plan.splits
@@ -181,12 +188,13 @@ class UnitCommitter:
         self.totals = totals_of(m["stats"] for m in plan.done.values())
         self.counters: dict[str, Any] = {}
         """The runtime's latest counters (kept: the runtime is closed before the last summary is written)."""
+        self._skipped_shown = self._dropped_shown = 0
 
     def wall(self) -> float:
         return self.earlier_wall + time.monotonic() - self.started
 
     def __call__(self, unit: int, result: UnitResult, seconds: dict[str, float]) -> None:
-        prompts = self.plan.units[unit]
+        prompts = self.plan.stream.in_flight.pop(unit)
         if self.plan.run_info["sampling"]:  # generated here: what fixed n would have cost (adaptive's baseline)
             result.stats["fixed_n_samples"] = len(prompts) * self.plan.recipe.generation.n
         marker = {"unit": unit, "prompt_ids": [p.prompt_id for p in prompts],
@@ -195,7 +203,10 @@ class UnitCommitter:
                   "wall_seconds": round(self.wall(), 3), "committed": _now()}
         self.folder.commit_unit(unit, result.rows_by_split, marker)
         self.plan.done[unit] = marker
+        for split, rows in result.rows_by_split.items():
+            self.plan.rows[split] = self.plan.rows.get(split, 0) + len(rows)
         self.totals.add(result.stats)
+        self.notes()
         for item in result.unwritable:
             self.progress.event("skipped", message=f"sample {item['id']}: field '{item['field']}': {item['reason']}")
         self.counters = self.runtime.counters() or self.counters
@@ -204,10 +215,25 @@ class UnitCommitter:
         self.folder.write_json("stats.json", self.summary())
         write_card(self.folder, self.plan, None)
 
+    def notes(self) -> None:
+        """Log the rows skipped and the prompts dropped since the last call (they are met as the stream is read)."""
+        skipped, dropped = self.plan.skipped, self.plan.curation.dropped
+        for row in skipped[self._skipped_shown:]:
+            self.progress.event("skipped", message=str(row))
+        for item in dropped[self._dropped_shown:]:
+            evidence = ", ".join(f"{k}: {v!r}" for k, v in item.details.items())
+            self.progress.event("dropped", message=f"prompt {item.prompt_id}: {item.reason} ({evidence})",
+                                prompt_id=item.prompt_id, reason=item.reason)
+        self._skipped_shown, self._dropped_shown = len(skipped), len(dropped)
+
     def summary(self) -> dict[str, Any]:
-        summary = summarize(self.totals, wall_seconds=self.wall(), units_done=len(self.plan.done),
-                            units_total=len(self.plan.units), skipped_prompts=len(self.plan.skipped),
-                            dropped_prompts=self.plan.curation.counts())
+        total = self.plan.units_total
+        done = len(self.plan.done) if total is None else sum(1 for u in self.plan.done if u < total)
+        summary = summarize(self.totals, wall_seconds=self.wall(), units_done=done,
+                            units_total=total if total is not None else max(self.plan.done, default=-1) + 1,
+                            skipped_prompts=len(self.plan.skipped), dropped_prompts=self.plan.curation.counts())
+        if total is None:
+            summary["complete"] = False
         if self.counters:
             summary["engine"] = self.counters
         return summary
@@ -245,46 +271,53 @@ def finish_run(folder: RunFolder, plan: RunPlan, summary: dict[str, Any], versio
     write_card(folder, plan, summary)
 
 
-def run(recipe: Recipe, source: LoadedPrompts, runtime: Runtime, out: str | Path | None = None, *,
+def run(recipe: Recipe, source: PromptStream, runtime: Runtime, out: str | Path | None = None, *,
         log_json: bool = False) -> RunResult:
     """Run `recipe` on `source` with `runtime` into `out` (default `runs/<recipe>-<fingerprint>`); resumable.
 
     Raises RunInputError / RecipeError / SourceError before anything is written, RunFolderError when the folder
     cannot be used (RunFolderLocked when another process holds it); anything raised while units are being
-    produced leaves every committed unit in place (rerun the same call to resume).
+    produced leaves every committed unit in place (rerun the same call to resume). A problem met deep in the
+    source (a duplicate id at row 1,500,000) stops the run there with a SourceError; committed units are kept.
     """
-    plan = plan_run(recipe, source, runtime)
+    verifiers = create_verifiers(recipe.verifiers)  # constructing them is the preflight (e.g. the code sandbox)
+    try:
+        return _run(recipe, source, runtime, out, log_json, verifiers)
+    finally:
+        for verifier in verifiers:
+            verifier.close()
+
+
+def _run(recipe: Recipe, source: PromptStream, runtime: Runtime, out: str | Path | None, log_json: bool,
+         verifiers: list[Any]) -> RunResult:
+    plan = plan_run(recipe, source, runtime, verifiers)
     out = Path(out) if out else default_out(recipe, plan.run_info["recipe_fingerprint"])
-    if not _finished_already(out, plan):
-        try:
-            runtime.preflight(recipe)
-        except Exception:
-            runtime.close()
-            raise
+    folder_done = RunFolder(out).completed_units() if is_run_folder(out) else {}
+    if 0 not in folder_done:  # work certainly remains: check the runtime before the folder is touched
+        _preflight(runtime, recipe)
     with RunFolder(out) as folder:
-        progress = Progress(total_prompts=sum(len(u) for u in plan.units), done_prompts=0, json_lines=log_json)
+        progress = Progress(total_prompts=rows_estimate(source), done_prompts=0, json_lines=log_json)
         try:
             open_run(folder, plan, progress.event)
-            progress.advance(sum(len(plan.units[u]) for u in plan.done))
-            progress.event("start", message=f"{recipe.name}: {sum(len(u) for u in plan.units)} prompts in "
-                           f"{len(plan.units)} units ({len(plan.done)} already done) -> {out}", run_dir=str(out),
-                           fingerprint=plan.run_info["recipe_fingerprint"])
-            for row in plan.skipped:
-                progress.event("skipped", message=str(row))
-            for item in plan.curation.dropped:
-                evidence = ", ".join(f"{k}: {v!r}" for k, v in item.details.items())
-                progress.event("dropped", message=f"prompt {item.prompt_id}: {item.reason} ({evidence})",
-                               prompt_id=item.prompt_id, reason=item.reason)
+            progress.event("start", message=f"{recipe.name}: {source.origin} -> {out} ({len(plan.done)} units "
+                           "already done)", run_dir=str(out), fingerprint=plan.run_info["recipe_fingerprint"])
             earlier = max([float((folder.read_run_info() or {}).get("wall_seconds", 0.0))]
                           + [float(m.get("wall_seconds", 0.0)) for m in plan.done.values()])
             committer = UnitCommitter(folder, plan, progress, runtime, earlier)
-            if plan.todo:
+            work = plan.work()
+            first = next(work, None)  # reads past the units already committed
+            if first is not None:
                 try:
+                    if 0 in folder_done:
+                        runtime.preflight(recipe)
                     runtime.open(recipe, plan.run_info, progress.event, folder.meta)
-                    runtime.run((WorkUnit(u, plan.units[u], plan.completions_of(u)) for u in plan.todo), committer)
+                    runtime.run(chain([first], work), committer)
                     committer.counters = runtime.counters() or committer.counters
                 finally:
                     runtime.close()
+            for _ in work:  # a runtime that stopped early (failed units) leaves the stream unread: read it
+                pass
+            committer.notes()
             summary = committer.summary()
             finish_run(folder, plan, summary, runtime.versions(), committer.wall())
         finally:
@@ -292,14 +325,12 @@ def run(recipe: Recipe, source: LoadedPrompts, runtime: Runtime, out: str | Path
     return RunResult(out, summary)
 
 
-def _finished_already(out: Path, plan: RunPlan) -> bool:
-    """Every unit of this plan already has a marker in `out` (read without the lock: a hint, not a decision)."""
-    from factory.run_folder import is_run_folder
-
-    if not is_run_folder(out):
-        return False
-    units = RunFolder(out).completed_units()
-    return all(u in units for u in range(len(plan.units)))
+def _preflight(runtime: Runtime, recipe: Recipe) -> None:
+    try:
+        runtime.preflight(recipe)
+    except Exception:
+        runtime.close()
+        raise
 
 
 def _now() -> str:

@@ -156,17 +156,140 @@ def _not_unicode(value: Any) -> bool:
         return True
 
 
+class PromptStream:
+    """A prompt source read row by row: iterating yields `(prompt, row number, completions)` in source order
+    (`completions` is None for generation; for traces made elsewhere, the completion texts of the prompt's rows).
+    Rows that must be skipped are appended to `skipped` as they are met; a problem with the whole source raises
+    `SourceError` when it is met (a missing column at the first row, a duplicate id, rows of one id that disagree
+    or are not adjacent). Memory holds the ids seen so far, not the rows.
+
+    For traces, rows sharing an id must be adjacent (they are the samples of one prompt): an input sorted or
+    grouped by id, as `factory verify` documents.
+    """
+
+    def __init__(self, source: PromptSource, template: Template, *, limit: int | None = None,
+                 traces: bool = False) -> None:
+        self.source, self.template, self.limit, self.traces = source, template, limit, traces
+        self.origin, self.identity, self._rows = iter_source_rows(source, with_run_folders=traces)
+        self.id_column = "id" if traces else source.columns.get("id")
+        self.skipped: list[SkippedRow] = []
+        self.model: str | None = None
+        """For traces: the first row's `model` column, if the input has one."""
+
+    def first_model(self) -> str | None:
+        """For traces: the first usable row's `model` column, read ahead without consuming the stream (the rows
+        record it as the traces' model; else "external")."""
+        _, _, rows = iter_source_rows(self.source, with_run_folders=self.traces)
+        for _, row in rows:
+            if isinstance(row, dict) and isinstance(row.get("completion"), str):
+                return _text(row.get("model")) or None
+        return None
+
+    def __iter__(self) -> Iterator[tuple[Prompt, int, list[str] | None]]:
+        columns = self.source.columns
+        problem_column, gold_column = columns["problem"], columns["gold"]
+        seen: dict[str, int] = {}  # prompt id -> its first row
+        group: tuple[Prompt, int, list[str]] | None = None
+        emitted = usable = 0
+        for number, row in self._rows:
+            if isinstance(row, SkippedRow):
+                self.skipped.append(row)
+                continue
+            usable += 1
+            if usable == 1:
+                _check_columns(self.origin, number, row, self.source, self.traces)
+            problem, gold = _text(row.get(problem_column)).strip(), row.get(gold_column)
+            skip = _row_problem(row, problem, gold, problem_column, gold_column, self.traces)
+            if skip:
+                self.skipped.append(SkippedRow(self.origin, number, *skip))
+                continue
+            raw_id = row.get(self.id_column) if self.id_column else None
+            prompt_id = _text(raw_id).strip() or f"row-{number:06d}"
+            if self.traces and group is not None and group[0].prompt_id == prompt_id:
+                self._check_same(group, prompt_id, problem, gold, number)
+                group[2].append(row["completion"])
+                continue
+            if prompt_id in seen:
+                raise SourceError(self._repeat_message(prompt_id, seen[prompt_id], number))
+            if self.limit is not None and emitted >= self.limit:
+                break
+            if group is not None:
+                yield group
+                group = None
+            seen[prompt_id] = number
+            prompt = self._prompt(row, prompt_id, problem, gold)
+            emitted += 1
+            if self.traces:
+                if self.model is None and row.get("model"):
+                    self.model = _text(row["model"])
+                group = (prompt, number, [row["completion"]])
+            else:
+                yield prompt, number, None
+        if group is not None:
+            yield group
+        if usable == 0:
+            raise SourceError(f"{self.origin}: no usable rows" + (
+                f" ({len(self.skipped)} skipped: {self.skipped[0]})" if self.skipped else ""))
+
+    def _prompt(self, row: dict[str, Any], prompt_id: str, problem: str, gold: Any) -> Prompt:
+        metadata = {k: row.get(k) for k in self.source.keep_columns if k in row}
+        language_column = self.source.columns.get("language")
+        if language_column and row.get(language_column):
+            metadata["language"] = _text(row.get(language_column)).strip()
+        return Prompt(
+            prompt_id=prompt_id,
+            messages=chat(self.template.system_prompt, self.template.user_template.format(problem=problem)),
+            problem=problem,
+            gold=gold,
+            source=self.source.hub_id or Path(self.origin).name,
+            metadata=json.loads(json.dumps(metadata, default=str)) if metadata else {},
+        )
+
+    def _check_same(self, group: tuple[Prompt, int, list[str]], prompt_id: str, problem: str, gold: Any,
+                    number: int) -> None:
+        first, first_row, _ = group
+        if first.problem != problem or first.gold != gold:
+            columns = self.source.columns
+            differs = columns["problem"] if first.problem != problem else columns["gold"]
+            raise SourceError(f"{self.origin}: rows {first_row} and {number} share id {prompt_id!r} but differ in "
+                              f"'{differs}'; rows of one id are samples of one prompt and must agree on problem "
+                              "and gold")
+
+    def _repeat_message(self, prompt_id: str, first_row: int, number: int) -> str:
+        if self.traces:
+            return (f"{self.origin}: rows {first_row} and {number} share id {prompt_id!r} but are not adjacent; "
+                    "the samples of one prompt must be consecutive rows (sort the input by id)")
+        return (f"{self.origin}: row {number}: field '{self.id_column}': duplicate id {prompt_id!r} "
+                f"(first seen at row {first_row}); ids must be unique")
+
+
+def rows_estimate(stream: PromptStream) -> int | None:
+    """The number of source rows, read cheaply (JSONL lines, Parquet metadata, a Hub dataset's length), for the
+    progress bar; None when unknown."""
+    identity = stream.identity
+    if identity.get("kind") != "file":
+        return None
+    path = Path(identity["path"])
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    with path.open("rb") as handle:
+        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 22), b""))
+
+
 def load_prompts(source: PromptSource, template: Template, *, limit: int | None = None) -> LoadedPrompts:
-    """Read the prompt source, apply the column mapping and template; return prompts plus skipped rows."""
-    return _load(source, template, limit=limit, id_column=source.columns.get("id"), with_completions=False)
+    """The whole prompt source at once (for small sources, tools and tests; a run streams it)."""
+    return _collect(PromptStream(source, template, limit=limit))
 
 
 def load_traces(source: PromptSource, template: Template, *, limit: int | None = None) -> LoadedPrompts:
-    """`factory verify` / `factory curate` input: rows with the recipe's problem and gold columns, `completion`, an
-    optional `id` (rows sharing it are samples of one prompt, numbered in input order; they must agree on problem
-    and gold) and an optional `model`. The `id` column is the input's own, whatever the recipe maps for generation.
-    The input may also be a run folder: its accepted and rejected samples, in unit and sample order."""
-    return _load(source, template, limit=limit, id_column="id", with_completions=True)
+    """`factory verify` / `factory curate` input, whole: rows with the recipe's problem and gold columns,
+    `completion`, an optional `id` (adjacent rows sharing it are samples of one prompt, numbered in input order;
+    they must agree on problem and gold) and an optional `model`. The `id` column is the input's own, whatever the
+    recipe maps for generation. The input may also be a run folder: its accepted and rejected samples, in unit and
+    sample order."""
+    return _collect(PromptStream(source, template, limit=limit, traces=True))
 
 
 def _run_folder_rows(root: Path, columns: dict[str, str]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -191,62 +314,15 @@ def _run_folder_rows(root: Path, columns: dict[str, str]) -> Iterator[tuple[int,
                            "model": row["model"]}
 
 
-def _load(source: PromptSource, template: Template, *, limit: int | None, id_column: str | None,
-          with_completions: bool) -> LoadedPrompts:
-    origin, identity, rows = iter_source_rows(source, with_run_folders=with_completions)
-    columns = source.columns
-    problem_column, gold_column, language_column = columns["problem"], columns["gold"], columns.get("language")
-    loaded = LoadedPrompts([], [], origin, {}, identity)
-    prompts: dict[str, Prompt] = {}
-    seen_rows = 0
-    for number, row in rows:
-        if isinstance(row, SkippedRow):
-            loaded.skipped.append(row)
-            continue
-        seen_rows += 1
-        if seen_rows == 1:
-            _check_columns(origin, number, row, source, with_completions)
-        problem, gold = _text(row.get(problem_column)).strip(), row.get(gold_column)
-        skip = _row_problem(row, problem, gold, problem_column, gold_column, with_completions)
-        if skip:
-            loaded.skipped.append(SkippedRow(origin, number, *skip))
-            continue
-        raw_id = row.get(id_column) if id_column else None
-        prompt_id = _text(raw_id).strip() or f"row-{number:06d}"
-        if prompt_id in prompts:
-            if not with_completions:
-                raise SourceError(f"{origin}: row {number}: field '{id_column}': duplicate id {prompt_id!r} "
-                                  f"(first seen at row {loaded.row_of[prompt_id]}); ids must be unique")
-            first = prompts[prompt_id]
-            if first.problem != problem or first.gold != gold:
-                differs = problem_column if first.problem != problem else gold_column
-                raise SourceError(f"{origin}: rows {loaded.row_of[prompt_id]} and {number} share id {prompt_id!r} "
-                                  f"but differ in '{differs}'; rows of one id are samples of one prompt and must "
-                                  "agree on problem and gold")
-            loaded.completions[prompt_id].append(row["completion"])
-            continue
-        if limit is not None and len(prompts) >= limit:
-            break
-        metadata = {k: row.get(k) for k in source.keep_columns if k in row}
-        if language_column and row.get(language_column):
-            metadata["language"] = _text(row.get(language_column)).strip()
-        prompts[prompt_id] = Prompt(
-            prompt_id=prompt_id,
-            messages=chat(template.system_prompt, template.user_template.format(problem=problem)),
-            problem=problem,
-            gold=gold,
-            source=source.hub_id or Path(origin).name,
-            metadata=json.loads(json.dumps(metadata, default=str)),
-        )
-        loaded.row_of[prompt_id] = number
-        if with_completions:
-            loaded.completions[prompt_id] = [row["completion"]]
-            if row.get("model"):
-                loaded.models.add(_text(row["model"]))
-    if seen_rows == 0:
-        raise SourceError(f"{origin}: no usable rows" + (f" ({len(loaded.skipped)} skipped: {loaded.skipped[0]})"
-                                                         if loaded.skipped else ""))
-    loaded.prompts = list(prompts.values())
+def _collect(stream: PromptStream) -> LoadedPrompts:
+    loaded = LoadedPrompts([], stream.skipped, stream.origin, {}, stream.identity)
+    for prompt, number, completions in stream:
+        loaded.prompts.append(prompt)
+        loaded.row_of[prompt.prompt_id] = number
+        if completions is not None:
+            loaded.completions[prompt.prompt_id] = completions
+    if stream.model:
+        loaded.models.add(stream.model)
     return loaded
 
 

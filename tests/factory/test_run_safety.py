@@ -146,7 +146,7 @@ def test_relative_and_absolute_paths_are_one_run(tmp_path, capsys, monkeypatch):
     assert verify(Path("t.jsonl"), out) == EXIT_OK
     capsys.readouterr()
     assert verify(inp, out) == EXIT_OK
-    assert "(3 already done)" in events(capsys)[0]["message"]
+    assert "(3 units already done)" in events(capsys)[0]["message"]
 
 
 def test_hub_revision_is_part_of_the_identity(tmp_path):

@@ -1,0 +1,89 @@
+"""Work units cut from a prompt stream, in order: the driver never holds more than the units in flight.
+
+`UnitStream` reads the source row by row (`factory.sources.PromptStream`), drops prompts whose gold data no verifier
+can check (skipped rows, with file, row and field) and those curation drops (decontamination, duplicates: stateful
+over the whole stream, so the first of a group is kept whatever the batching), and cuts the survivors into units of
+`prompts_per_shard`, numbered 00000, 00001, ... Numbering depends only on the source and the recipe, so a resume,
+which reads the stream again from the start, knows every unit by its number: units already committed are counted and
+passed over, never sent again. The prompts of a unit handed out are kept in `in_flight` until it is committed.
+
+What grows with the source: the ids seen (to refuse duplicates), the curation state (hashes), and the lists of
+skipped rows and dropped prompts; not the prompts themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Sequence
+
+from factory.curation_step import CurationReport, make_curator
+from factory.recipe import Recipe
+from factory.runtimes.base import WorkUnit
+from factory.sources import PromptStream, SkippedRow
+from verifiers.base import Verifier
+from verifiers.types import Prompt
+
+CURATION_BATCH = 256  # prompts per curator call: the curator is stateful, so this changes nothing but overhead
+
+
+class UnitStream:
+    def __init__(self, prompts: PromptStream, recipe: Recipe, verifiers: Sequence[Verifier]) -> None:
+        self.prompts = prompts
+        self.size = recipe.output.prompts_per_shard
+        self.verifiers = verifiers
+        self.curator = make_curator(recipe)
+        self.curation = CurationReport()
+        self.units_seen = 0
+        self.exhausted = False
+        self.in_flight: dict[int, list[Prompt]] = {}
+        self.prompts_seen = 0
+
+    @property
+    def skipped(self) -> list[SkippedRow]:
+        return self.prompts.skipped
+
+    def units(self) -> Iterator[tuple[int, list[Prompt], dict[str, list[str]]]]:
+        """Every unit in order: (number, prompts, completions made elsewhere by prompt id)."""
+        buffer: list[tuple[Prompt, list[str] | None]] = []
+        batch: list[tuple[Prompt, list[str] | None]] = []
+        for prompt, number, completions in self.prompts:
+            reason = next((r for r in (v.check_gold(prompt) for v in self.verifiers) if r), None)
+            if reason:
+                self.prompts.skipped.append(SkippedRow(self.prompts.origin, number, "gold",
+                                                       f"{reason} ({str(prompt.gold)[:80]!r})"))
+                continue
+            batch.append((prompt, completions))
+            if len(batch) >= min(CURATION_BATCH, self.size):
+                buffer += self._curate(batch)
+                batch = []
+                while len(buffer) >= self.size:
+                    yield self._unit(buffer[:self.size])
+                    buffer = buffer[self.size:]
+        buffer += self._curate(batch)
+        while buffer:
+            yield self._unit(buffer[:self.size])
+            buffer = buffer[self.size:]
+        self.exhausted = True
+
+    def work(self, done: Callable[[int, list[Prompt]], bool]) -> Iterator[WorkUnit]:
+        """The units still to do, lazily; `done(number, prompts)` says which are committed already."""
+        for number, prompts, completions in self.units():
+            if done(number, prompts):
+                continue
+            self.in_flight[number] = prompts
+            yield WorkUnit(number, prompts, completions)
+
+    def _curate(self, batch: list[tuple[Prompt, Any]]) -> list[tuple[Prompt, Any]]:
+        if not batch or self.curator is None:
+            return batch
+        kept, dropped = self.curator.filter([(p.prompt_id, p.problem) for p, _ in batch])
+        self.curation.dropped.extend(dropped)
+        keep = set(kept)
+        return [item for item in batch if item[0].prompt_id in keep]
+
+    def _unit(self, items: list[tuple[Prompt, list[str] | None]]) -> tuple[int, list[Prompt], dict[str, list[str]]]:
+        number = self.units_seen
+        self.units_seen += 1
+        self.prompts_seen += len(items)
+        prompts = [p for p, _ in items]
+        completions = {p.prompt_id: c for p, c in items if c is not None}
+        return number, prompts, completions
