@@ -158,6 +158,13 @@ class Resources:
     instance that can never provide them fails at once)."""
     engine_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra `vllm.LLM(...)` arguments (dtype, max_model_len, enforce_eager, gpu_memory_utilization, ...)."""
+    engine_resources: dict[str, float] = field(default_factory=dict)
+    """Custom Ray resources each engine actor reserves, e.g. `{engine: 1}`: only nodes started with them
+    (`ray start --resources='{"engine": 1}'`) get engines, so a head started without them keeps the driver and the
+    verifiers. Amounts must be positive (checked before the run starts). A local instance is given them."""
+    units_per_engine: int = bounded(2, 1, 64)
+    """Units queued on one engine at once (run together in its batch); a unit goes to whichever engine has a free
+    slot, so a slow engine holds at most this many."""
 
 
 @dataclass

@@ -2,16 +2,22 @@
 
 Flow per work unit: an engine actor generates n samples per prompt; the driver hands the completions to a
 verification actor (CPU) and immediately gives that engine its next unit, so generation of unit k+1 overlaps
-verification of unit k. Each engine actor has up to `UNITS_QUEUED_PER_ENGINE` units queued and runs them at once in
-one running batch, so the tail of one unit overlaps the start of the next; a unit goes to whichever engine has room.
+verification of unit k. Each engine has `resources.units_per_engine` slots and runs its queued units at once in one
+running batch, so the tail of one unit overlaps the start of the next. Who gets what is `placement.Intake`: a unit
+is pulled from the work iterator only for a free slot and goes to the engine whose slot came free first (work
+stealing); while 2 units per verification actor wait for verification, nothing new is pulled (backpressure).
 Finished units come back to the driver, which commits them (shards, then marker) through the `commit` callback:
 only the driver writes files.
 
-A crashed actor is restarted by Ray and its queued calls retried (`max_restarts`, `max_task_retries`), so the unit
-it held is redone whole. Ray is local by default (`ray.init()` with this machine's CPUs) or a cluster given by
-`--ray-address` / `RAY_ADDRESS`. Resources that a local instance can never provide (GPUs on a machine without any)
-fail at once; on a cluster the driver reports what it is waiting for and gives up after
-`resources.wait_timeout_s`. This is the only module that imports Ray.
+Engines join as they start: the run begins when the first engine is ready, and an engine that gets its resources
+later (a node added mid-run) joins then. An engine that is lost (its process crashed, its node went away) fails its
+calls at once; its units go first in line to whichever engine is free next, and Ray restarts the actor where its
+resources are (`max_restarts`), after which it joins again. A unit is committed whole or not at all, so every
+(prompt_id, sample_index) lands exactly once. When no engine is serving for `resources.wait_timeout_s` (none could
+start, or all were lost and none came back), the run stops. Ray is local by default (`ray.init()` with this
+machine's CPUs and the recipe's engine resources) or a cluster given by `--ray-address` / `RAY_ADDRESS`. Resources
+that a local instance can never provide (GPUs on a machine without any) fail at once. Engines that need several GPUs
+get a placement group each (`placement.engine_placement`). This is the only module that imports Ray.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import ray
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from ray.exceptions import ActorUnavailableError, RayActorError
+from ray.util.placement_group import placement_group, remove_placement_group
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy, PlacementGroupSchedulingStrategy
 
 from factory.engines import EngineSpec
 from factory.engines.base import SamplingConfig
@@ -34,10 +42,14 @@ from factory.recipe import Recipe, http_settings
 from factory.runtimes.base import CommitFn, EventFn, PreflightError, Runtime, WorkUnit
 from factory.adaptive import AdaptiveSettings, AdaptiveUnit
 from factory.runtimes.actors import GenerationActor, VerificationActor
-from verifiers.types import Prompt
+from factory.runtimes.placement import EnginePlacement, Intake, PlacementError, engine_placement
 
-UNITS_QUEUED_PER_ENGINE = 2
+VERIFY_QUEUED_PER_ACTOR = 2
+"""Units waiting for (or in) verification per verification actor before intake pauses."""
 ACTOR_RESTARTS = 3
+REJOIN_POLL_S = 2.0
+"""How often a lost engine is asked whether Ray has restarted it."""
+NOTE_EVERY_S = 30.0
 
 
 class ResourcesUnavailableError(PreflightError):
@@ -49,7 +61,7 @@ class TeacherPreflightError(PreflightError):
 
 
 class EnginesNotReadyError(RuntimeError):
-    """The engine actors did not get their resources within `resources.wait_timeout_s` (the run exits 1)."""
+    """No engine actor was serving for `resources.wait_timeout_s` (none started, or all were lost): exit 1."""
 
 
 def package_version(name: str) -> str:
@@ -67,21 +79,27 @@ class RayRuntime(Runtime):
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.engines: list[Any] = []
         self.verifiers: list[Any] = []
+        self._groups: list[Any] = []
         self._started_ray = False
         self._sampling: SamplingConfig | None = None
         self.failed_units: dict[int, str] = {}
         self._adaptive: AdaptiveSettings | None = None
         self._event: EventFn = lambda *args, **kwargs: None
+        self._recipe: Recipe | None = None
+        self.serving: set[int] = set()
+        """Indexes of the engines ready for work now (shared with the run's `Intake`)."""
+        self._joining: dict[Any, int] = {}  # ready() calls of engines not serving yet -> engine index
 
     def model_name(self, recipe: Recipe) -> str:
         return recipe.generation.model
 
     def counters(self) -> dict[str, Any]:
-        """The engines' counters summed (HTTP: requests sent and in flight, retries, tokens, estimated cost)."""
-        if not self.engines:
+        """The serving engines' counters summed (HTTP: requests sent and in flight, retries, tokens, cost)."""
+        engines = [self.engines[i] for i in sorted(self.serving) if i < len(self.engines)]
+        if not engines:
             return {}
         try:
-            parts = ray.get([engine.counters.remote() for engine in self.engines], timeout=5)
+            parts = ray.get([engine.counters.remote() for engine in engines], timeout=5)
         except Exception:  # noqa: BLE001 - figures for the progress line must never stop a run
             return {}
         total: dict[str, Any] = {"units_failed": len(self.failed_units)} if self.failed_units else {}
@@ -99,8 +117,18 @@ class RayRuntime(Runtime):
                 resolve_model(recipe.generation.model)
             except FileNotFoundError as exc:
                 raise ResourcesUnavailableError(f"generation.model: {exc}") from None
+        self._placement(recipe)
         self._start_ray(recipe)
         self._check_feasible(recipe)
+
+    @staticmethod
+    def _placement(recipe: Recipe) -> EnginePlacement:
+        res = recipe.resources
+        try:
+            return engine_placement(res.tensor_parallel_size, res.gpus_per_actor, res.cpus_per_actor,
+                                    res.engine_resources)
+        except PlacementError as exc:
+            raise ResourcesUnavailableError(str(exc)) from None
 
     @staticmethod
     def _check_teacher(recipe: Recipe) -> None:
@@ -118,7 +146,7 @@ class RayRuntime(Runtime):
 
     def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn, state_dir: Path) -> None:
         res = recipe.resources
-        self._event = event
+        self._event, self._recipe = event, recipe
         spec = self._engine_spec(recipe, state_dir)
         self._start_ray(recipe)
         self._check_feasible(recipe)
@@ -130,29 +158,45 @@ class RayRuntime(Runtime):
         env = {"OMP_NUM_THREADS": str(os.cpu_count() or 1), "VLLM_LOGGING_LEVEL":
                os.environ.get("VLLM_LOGGING_LEVEL", "ERROR"), "TOKENIZERS_PARALLELISM": "false"}
         # A threaded actor: the queued units' generate calls run at once and share the engine's running batch.
-        placement: dict[str, Any] = {"num_cpus": res.cpus_per_actor, "num_gpus": res.gpus_per_actor}
-        if spec.kind == "openai":
-            # An HTTP client needs no accelerator; it runs on the driver's node, where its journal (in the run
-            # folder) is local storage.
-            placement = {"num_cpus": min(res.cpus_per_actor, 0.5), "num_gpus": 0,
-                         "scheduling_strategy": NodeAffinitySchedulingStrategy(
-                             ray.get_runtime_context().get_node_id(), soft=False)}
-        engine_cls = ray.remote(GenerationActor).options(
-            **placement, max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS,
-            max_concurrency=UNITS_QUEUED_PER_ENGINE + 1, runtime_env={"env_vars": env})
+        # No task retries: a lost engine's calls fail at once and its units go to the next free engine.
+        common = dict(max_restarts=ACTOR_RESTARTS, max_task_retries=0, max_concurrency=res.units_per_engine + 1,
+                      runtime_env={"env_vars": env})
+        self.engines = [ray.remote(GenerationActor).options(**common, **self._engine_options(recipe, spec)).remote(spec)
+                        for _ in range(res.engine_actors)]
         verify_cls = ray.remote(VerificationActor).options(
             num_cpus=1, max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS)
-        self.engines = [engine_cls.remote(spec) for _ in range(res.engine_actors)]
         self.verifiers = [verify_cls.remote(recipe.verifiers, recipe.selection, recipe.output, run_info)
                           for _ in range(res.verify_cpus)]
         self._wait_ready(recipe, event)
 
-    @staticmethod
-    def _engine_spec(recipe: Recipe, state_dir: Path) -> EngineSpec:
+    def _engine_options(self, recipe: Recipe, spec: EngineSpec) -> dict[str, Any]:
+        """Ray options of one engine actor: its CPUs, GPUs and custom resources, or its own placement group."""
+        res = recipe.resources
+        if spec.kind == "openai":
+            # An HTTP client needs no accelerator; it runs on the driver's node, where its journal (in the run
+            # folder) is local storage.
+            return {"num_cpus": min(res.cpus_per_actor, 0.5), "num_gpus": 0,
+                    "scheduling_strategy": NodeAffinitySchedulingStrategy(
+                        ray.get_runtime_context().get_node_id(), soft=False)}
+        plan = self._placement(recipe)
+        if not plan.uses_group:
+            return {"num_cpus": plan.num_cpus, "num_gpus": plan.num_gpus,
+                    **({"resources": plan.resources} if plan.resources else {})}
+        group = placement_group(plan.bundles, strategy=plan.strategy)
+        self._groups.append(group)
+        # The actor's CPUs and custom resources come out of bundle 0; vLLM's workers take one GPU bundle each.
+        return {"num_cpus": plan.num_cpus, "num_gpus": 0, **({"resources": plan.resources} if plan.resources else {}),
+                "scheduling_strategy": PlacementGroupSchedulingStrategy(
+                    group, placement_group_bundle_index=0, placement_group_capture_child_tasks=True)}
+
+    def _engine_spec(self, recipe: Recipe, state_dir: Path) -> EngineSpec:
         g, res = recipe.generation, recipe.resources
         if g.engine == "openai":
             return EngineSpec("openai", g.model, http=http_settings(g), journal_dir=state_dir / "journal")
-        return EngineSpec("vllm", resolve_model(g.model), res.tensor_parallel_size, dict(res.engine_kwargs))
+        kwargs = dict(res.engine_kwargs)
+        if self._placement(recipe).uses_group:
+            kwargs.setdefault("distributed_executor_backend", "ray")  # the workers go into the engine's group
+        return EngineSpec("vllm", resolve_model(g.model), res.tensor_parallel_size, kwargs)
 
     def _start_ray(self, recipe: Recipe) -> None:
         if ray.is_initialized():
@@ -165,8 +209,12 @@ class RayRuntime(Runtime):
             ray.init(address=self.address, log_to_driver=True)
         else:
             wanted = res.engine_actors * res.cpus_per_actor + res.verify_cpus
-            ray.init(num_cpus=max(os.cpu_count() or 1, int(wanted + 0.999)), include_dashboard=False,
-                     log_to_driver=True)
+            # This machine is the only node: it holds every engine's custom resources.
+            custom = {k: v * res.engine_actors for k, v in res.engine_resources.items()}
+            # address="local": a new instance even when another Ray runs on this machine (`ray start`, a test's
+            # cluster), which a bare ray.init() would join.
+            ray.init(address="local", num_cpus=max(os.cpu_count() or 1, int(wanted + 0.999)),
+                     resources=custom or None, include_dashboard=False, log_to_driver=True)
         for sig, handler in handlers.items():
             if callable(handler):
                 signal.signal(sig, handler)
@@ -185,98 +233,161 @@ class RayRuntime(Runtime):
                 "(vLLM's CPU build), or join a GPU cluster with --ray-address")
 
     def _wait_ready(self, recipe: Recipe, event: EventFn) -> None:
+        """Wait for the first engine (a start-up error raises); the others join the run when they are ready."""
         pending = {engine.ready.remote(): i for i, engine in enumerate(self.engines)}
         deadline = time.monotonic() + recipe.resources.wait_timeout_s
-        next_note = time.monotonic() + 30
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=5)
+        next_note = time.monotonic() + NOTE_EVERY_S
+        while not self.serving:
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=5)
+            if done:  # and any other that is ready by now
+                done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
             for ref in done:
                 ray.get(ref)  # raises the engine's start-up error, if any
-                pending.pop(ref)
-            if not pending:
-                break
+                self.serving.add(pending.pop(ref))
             now = time.monotonic()
-            if now > deadline:
+            if not self.serving and now > deadline:
                 raise EnginesNotReadyError(
-                    f"{len(pending)} engine actor(s) not started after {recipe.resources.wait_timeout_s:.0f} s "
+                    f"no engine actor started after {recipe.resources.wait_timeout_s:.0f} s "
                     f"(resources.wait_timeout_s); each needs {self._needs(recipe)}; the cluster has "
                     f"{_fmt(ray.available_resources())} free")
-            if now > next_note:
+            if not self.serving and now > next_note:
                 event("waiting", message=f"waiting for {len(pending)} engine actor(s) to start: each needs "
                       f"{self._needs(recipe)}; free now: {_fmt(ray.available_resources())}")
-                next_note = now + 30
-        event("engines_ready", message=f"{len(self.engines)} engine(s) ready")
+                next_note = now + NOTE_EVERY_S
+        self._joining = pending
+        later = f"; {len(pending)} more join when they start" if pending else ""
+        event("engines_ready", message=f"{len(self.serving)} of {len(self.engines)} engine(s) ready{later}")
 
-    @staticmethod
-    def _needs(recipe: Recipe) -> str:
-        res = recipe.resources
-        return f"{res.cpus_per_actor:g} CPU, {res.gpus_per_actor:g} GPU"
+    def _needs(self, recipe: Recipe) -> str:
+        return self._placement(recipe).needs()
 
     def run(self, work: Iterable[WorkUnit], commit: CommitFn) -> None:
         """Generate, verify and commit every unit of `work`; returns when each is committed or has failed.
 
-        With adaptive sampling a unit goes round by round (generate, count what passed, generate more for the
-        prompts that need it) before its final verification; a unit's rounds are verified by one actor, which keeps
-        their verdicts for the final pass. A unit whose generation fails for good (an HTTP teacher that kept
+        `work` is pulled a unit at a time, only when an engine has a free slot and verification has room
+        (`placement.Intake`). With adaptive sampling a unit goes round by round (generate, count what passed,
+        generate more for the prompts that need it) on one engine before its final verification; a unit's rounds
+        are verified by one actor, which keeps their verdicts for the final pass. A unit whose engine is lost is
+        redone whole by the next free engine. A unit whose generation fails for good (an HTTP teacher that kept
         failing after every retry) is left uncommitted and counted in `failed_units`; the other units go on, and
         the run ends incomplete (a rerun retries it). Any other error stops the run."""
-        assert self._sampling is not None, "open() first"
-        pending = iter(work)
-        units: dict[int, list[Prompt]] = {}  # the prompts of the units in flight only
+        assert self._sampling is not None and self._recipe is not None, "open() first"
+        res = self._recipe.resources
+        intake: Intake[WorkUnit] = Intake(work, res.units_per_engine, VERIFY_QUEUED_PER_ACTOR * len(self.verifiers))
+        for engine_index in sorted(self.serving):
+            intake.joined(engine_index)
+        self.serving = intake.serving
+        joining, retry_at = self._joining, {}  # engine -> when to ask a lost engine again whether it is back
+        units: dict[int, WorkUnit] = {}  # the units in flight only
         tasks: dict[ray.ObjectRef, tuple[str, int, int]] = {}  # ref -> (kind, unit, engine index)
         rounds: dict[int, AdaptiveUnit] = {}
         seconds: dict[int, dict[str, float]] = {}
+        idle_since, next_note = None, time.monotonic() + NOTE_EVERY_S
 
-        def generate(engine_index: int, unit: int, prompts: list[Prompt], n: int, first: int) -> None:
+        def generate(engine_index: int, unit: int, prompts: list, n: int, first: int) -> None:
             sampling = dataclasses.replace(self._sampling, n=n)
             ref = self.engines[engine_index].generate.remote(unit, prompts, sampling, first)
             tasks[ref] = ("generate", unit, engine_index)
 
-        def feed(engine_index: int) -> None:
-            """Start the next unit on this engine (it just finished a round and has room)."""
-            item = next(pending, None)
-            if item is not None:
+        def dispatch() -> None:
+            for engine_index, item in intake.assignments():
                 unit = item.number
-                units[unit] = item.prompts
-                seconds[unit] = {"generate": 0.0, "verify": 0.0}
+                units[unit], seconds[unit] = item, {"generate": 0.0, "verify": 0.0}
                 if self._adaptive:
-                    rounds[unit] = AdaptiveUnit(units[unit], self._adaptive)
+                    rounds[unit] = AdaptiveUnit(item.prompts, self._adaptive)
                     generate(engine_index, unit, *rounds[unit].first_round())
                 else:
-                    generate(engine_index, unit, list(units[unit]), self._sampling.n, 0)
+                    generate(engine_index, unit, list(item.prompts), self._sampling.n, 0)
+
+        def verify(engine_index: int, unit: int, completions: list) -> None:
+            intake.finished(engine_index)
+            intake.verification_started()
+            ref = verifier_of(unit).verify.remote(unit, list(units[unit].prompts), completions)
+            tasks[ref] = ("verify", unit, engine_index)
 
         def verifier_of(unit: int) -> Any:
             return self.verifiers[unit % len(self.verifiers)]
 
-        for _ in range(UNITS_QUEUED_PER_ENGINE):
-            for engine_index in range(len(self.engines)):
-                feed(engine_index)
-        while tasks:
+        def lose(engine_index: int, unit: int, exc: BaseException) -> None:
+            """The engine went away with this unit: the unit goes first in line, the engine rejoins when back."""
+            intake.left(engine_index)
+            intake.finished(engine_index)
+            rounds.pop(unit, None)
+            intake.redo(units.pop(unit))
+            self._event("warning", message=f"engine {engine_index} lost ({type(exc).__name__}); unit {unit:05d} "
+                        "goes to the next free engine")
+            if engine_index not in retry_at and engine_index not in joining.values():
+                retry_at[engine_index] = 0.0
+
+        def rejoin(ref: ray.ObjectRef, engine_index: int) -> None:
+            try:
+                ray.get(ref)
+            except ActorUnavailableError:  # Ray is restarting it (possibly waiting for a node): ask again soon
+                retry_at[engine_index] = time.monotonic() + REJOIN_POLL_S
+                return
+            except Exception as exc:  # noqa: BLE001 - out of restarts, or it failed to start: go on without it
+                self._event("warning", message=f"engine {engine_index} is gone for good: {str(exc)[:300]}")
+                return
+            intake.joined(engine_index)
+            self._event("engines_ready", message=f"engine {engine_index} joined: {len(intake.serving)} of "
+                        f"{len(self.engines)} engine(s) serving")
+
+        dispatch()
+        while tasks or not intake.drained:
+            now = time.monotonic()
+            for engine_index, at in list(retry_at.items()):
+                if now >= at:
+                    del retry_at[engine_index]
+                    joining[self.engines[engine_index].ready.remote()] = engine_index
+            if not intake.serving and not intake.drained:  # work is left but no engine can take it: wait
+                idle_since = idle_since or now
+                if (not joining and not retry_at) or now - idle_since > res.wait_timeout_s:
+                    raise EnginesNotReadyError(
+                        f"no engine actor serving for {now - idle_since:.0f} s with work left (all lost or never "
+                        f"started; resources.wait_timeout_s={res.wait_timeout_s:g}); each needs "
+                        f"{self._needs(self._recipe)}; the cluster has {_fmt(ray.available_resources())} free")
+                if now > next_note:
+                    self._event("waiting", message=f"no engine serving, waiting for {len(self.engines)} to come "
+                                f"back: each needs {self._needs(self._recipe)}")
+                    next_note = now + NOTE_EVERY_S
+            else:
+                idle_since = None
             # A bounded wait, so the driver's signal handlers run between waits.
-            ready, _ = ray.wait(list(tasks), num_returns=1, timeout=1.0)
+            waiting_on = [*tasks, *joining]
+            if not waiting_on:  # only lost engines, asked again every REJOIN_POLL_S
+                time.sleep(0.2)
+                continue
+            ready, _ = ray.wait(waiting_on, num_returns=1, timeout=1.0)
             if not ready:
                 continue
             ref = ready[0]
+            if ref in joining:
+                rejoin(ref, joining.pop(ref))
+                dispatch()
+                continue
             kind, unit, engine_index = tasks.pop(ref)
             if kind == "generate":
                 try:
                     _, completions, spent = ray.get(ref)
+                except RayActorError as exc:  # its process or node went away
+                    lose(engine_index, unit, exc)
+                    dispatch()
+                    continue
                 except Exception as exc:  # noqa: BLE001 - only a teacher that stayed unavailable is survivable
                     if not _is_unavailable(exc):
                         raise
                     self._fail(unit, exc)
                     rounds.pop(unit, None)
                     units.pop(unit, None)
-                    feed(engine_index)
+                    intake.finished(engine_index)
+                    dispatch()
                     continue
                 seconds[unit]["generate"] += spent
                 if unit in rounds:
-                    counting = verifier_of(unit).count_passed.remote(unit, list(units[unit]), completions)
+                    counting = verifier_of(unit).count_passed.remote(unit, list(units[unit].prompts), completions)
                     tasks[counting] = ("count", unit, engine_index)
                 else:
-                    feed(engine_index)
-                    tasks[verifier_of(unit).verify.remote(unit, list(units[unit]), completions)] = \
-                        ("verify", unit, engine_index)
+                    verify(engine_index, unit, completions)
             elif kind == "count":
                 _, completions, passed, spent = ray.get(ref)
                 seconds[unit]["verify"] += spent
@@ -284,15 +395,15 @@ class RayRuntime(Runtime):
                 if prompts:
                     generate(engine_index, unit, prompts, n, first)
                 else:
-                    feed(engine_index)
-                    state = rounds.pop(unit)
-                    tasks[verifier_of(unit).verify.remote(unit, list(units[unit]), state.completions)] = \
-                        ("verify", unit, engine_index)
+                    verify(engine_index, unit, rounds.pop(unit).completions)
             else:
                 _, result, spent = ray.get(ref)
+                intake.verification_done()
                 seconds[unit]["verify"] += spent
                 units.pop(unit, None)
-                commit(unit, result, {k: round(v, 3) for k, v in seconds.pop(unit).items()})
+                figures = {k: round(v, 3) for k, v in seconds.pop(unit).items()}
+                commit(unit, result, {**figures, "engine": engine_index})
+            dispatch()
 
     def _fail(self, unit: int, exc: BaseException) -> None:
         self.failed_units[unit] = str(getattr(exc, "cause", None) or exc)[:500]
@@ -304,14 +415,19 @@ class RayRuntime(Runtime):
                 "ray": package_version("ray")}
 
     def close(self) -> None:
+        # Only engines that are serving are asked to close: one still waiting for a node would never answer.
+        answering = [e for i, e in enumerate(self.engines) if i in self.serving] + self.verifiers
         actors, self.engines, self.verifiers = self.engines + self.verifiers, [], []
+        groups, self._groups, self.serving, self._joining = self._groups, [], set(), {}
         try:
-            if actors:
-                closing = [a.close.remote() for a in actors]
+            closing = [a.close.remote() for a in answering]
+            if closing:
                 ray.wait(closing, num_returns=len(closing), timeout=30)
         finally:
             for actor in actors:
                 ray.kill(actor)
+            for group in groups:
+                remove_placement_group(group)
             if self._started_ray:
                 ray.shutdown()
                 self._started_ray = False
