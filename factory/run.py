@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 import factory
 from factory.card import render_card
 from factory.curation_step import CurationReport
+from factory.gold_cache import GoldCache
 from factory.progress import Progress
 from factory.recipe import Recipe, fingerprint_diff
 from factory.run_folder import RunFolder, RunFolderError, is_run_folder
@@ -109,10 +110,11 @@ def default_out(recipe: Recipe, fingerprint: str) -> Path:
     return Path("runs") / f"{recipe.name}-{fingerprint[:8]}"
 
 
-def plan_run(recipe: Recipe, source: PromptStream, runtime: Runtime, verifiers: list[Any]) -> RunPlan:
+def plan_run(recipe: Recipe, source: PromptStream, runtime: Runtime, verifiers: list[Any],
+             gold: GoldCache | None = None) -> RunPlan:
     """The run's constants and its unit stream, with the first unit cut; raises RunInputError if the source holds
     no prompt to run (every row skipped or dropped)."""
-    stream = UnitStream(source, recipe, verifiers)
+    stream = UnitStream(source, recipe, verifiers, gold)
     identity = source.identity
     run_info = {
         "model": runtime.model_name(recipe),
@@ -202,6 +204,7 @@ class UnitCommitter:
                   "stats": result.stats, "unwritable": result.unwritable, "seconds": seconds,
                   "wall_seconds": round(self.wall(), 3), "committed": _now()}
         self.folder.commit_unit(unit, result.rows_by_split, marker)
+        self.plan.stream.gold.flush(self.folder.meta)
         self.plan.done[unit] = marker
         for split, rows in result.rows_by_split.items():
             self.plan.rows[split] = self.plan.rows.get(split, 0) + len(rows)
@@ -290,8 +293,10 @@ def run(recipe: Recipe, source: PromptStream, runtime: Runtime, out: str | Path 
 
 def _run(recipe: Recipe, source: PromptStream, runtime: Runtime, out: str | Path | None, log_json: bool,
          verifiers: list[Any]) -> RunResult:
-    plan = plan_run(recipe, source, runtime, verifiers)
-    out = Path(out) if out else default_out(recipe, plan.run_info["recipe_fingerprint"])
+    out = Path(out) if out else default_out(recipe, run_fingerprint(recipe, source.identity))
+    # Read without the lock, as a cache: the rerun of a folder of this run skips the gold checks it already made.
+    gold = GoldCache.load(out / ".factory") if is_run_folder(out) else GoldCache()
+    plan = plan_run(recipe, source, runtime, verifiers, gold)
     folder_done = RunFolder(out).completed_units() if is_run_folder(out) else {}
     if 0 not in folder_done:  # work certainly remains: check the runtime before the folder is touched
         _preflight(runtime, recipe)
@@ -318,6 +323,7 @@ def _run(recipe: Recipe, source: PromptStream, runtime: Runtime, out: str | Path
             for _ in work:  # a runtime that stopped early (failed units) leaves the stream unread: read it
                 pass
             committer.notes()
+            plan.stream.gold.flush(folder.meta)
             summary = committer.summary()
             finish_run(folder, plan, summary, runtime.versions(), committer.wall())
         finally:

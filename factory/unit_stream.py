@@ -3,7 +3,8 @@
 `UnitStream` reads the source row by row (`factory.sources.PromptStream`), drops prompts whose gold data no verifier
 can check (skipped rows, with file, row and field) and those curation drops (decontamination, duplicates: stateful
 over the whole stream, so the first of a group is kept whatever the batching), and cuts the survivors into units of
-`prompts_per_shard`, numbered 00000, 00001, ... Numbering depends only on the source and the recipe, so a resume,
+`prompts_per_shard`, numbered 00000, 00001, ... (gold screening results are cached in the run folder, so a
+resume does not parse every gold again: `factory.gold_cache`) Numbering depends only on the source and the recipe, so a resume,
 which reads the stream again from the start, knows every unit by its number: units already committed are counted and
 passed over, never sent again. The prompts of a unit handed out are kept in `in_flight` until it is committed.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator, Sequence
 
 from factory.curation_step import CurationReport, make_curator
+from factory.gold_cache import GoldCache
 from factory.recipe import Recipe
 from factory.runtimes.base import WorkUnit
 from factory.sources import PromptStream, SkippedRow
@@ -26,8 +28,10 @@ CURATION_BATCH = 256  # prompts per curator call: the curator is stateful, so th
 
 
 class UnitStream:
-    def __init__(self, prompts: PromptStream, recipe: Recipe, verifiers: Sequence[Verifier]) -> None:
+    def __init__(self, prompts: PromptStream, recipe: Recipe, verifiers: Sequence[Verifier],
+                 gold: GoldCache | None = None) -> None:
         self.prompts = prompts
+        self.gold = gold or GoldCache()
         self.size = recipe.output.prompts_per_shard
         self.verifiers = verifiers
         self.curator = make_curator(recipe)
@@ -46,7 +50,7 @@ class UnitStream:
         buffer: list[tuple[Prompt, list[str] | None]] = []
         batch: list[tuple[Prompt, list[str] | None]] = []
         for prompt, number, completions in self.prompts:
-            reason = next((r for r in (v.check_gold(prompt) for v in self.verifiers) if r), None)
+            reason = self.gold.screen(prompt, self.verifiers)
             if reason:
                 self.prompts.skipped.append(SkippedRow(self.prompts.origin, number, "gold",
                                                        f"{reason} ({str(prompt.gold)[:80]!r})"))

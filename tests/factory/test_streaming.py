@@ -141,3 +141,43 @@ def test_traces_of_one_prompt_must_be_adjacent(tmp_path, capsys):
                  "--out", str(tmp_path / "run"), "--log-json", "--set", "output.prompts_per_shard=1"])
     assert code == EXIT_USAGE
     assert "rows 1 and 3 share id 'a' but are not adjacent" in capsys.readouterr().out
+
+
+def test_a_resume_reuses_the_gold_screening(tmp_path):
+    """Gold checks made once are not made again on resume (a symbolic gold costs a sympy parse)."""
+    from factory.recipe import load_recipe as load
+    from factory.run import run
+    from factory.runtimes.replay import ReplayRuntime
+    from verifiers import Verdict, Verifier, register_verifier
+
+    calls: list[str] = []
+
+    @register_verifier("counting_gold")
+    class CountingGold(Verifier):
+        name = "counting_gold"
+
+        def check_gold(self, prompt):
+            calls.append(prompt.prompt_id)
+            return "unverifiable_gold" if prompt.gold == "bad" else None
+
+        def verify(self, prompt, completion):
+            return Verdict.accept(self.name)
+
+    traces = [{"id": f"q{i}", "problem": f"P{i}", "answer": "bad" if i == 3 else str(i), "completion": "x"}
+              for i in range(12)]
+    inp, out = write_jsonl(tmp_path / "t.jsonl", traces), tmp_path / "run"
+    recipe = load("tiny", [f"prompts.path={inp}", "verifiers=[{name: counting_gold}]", "output.prompts_per_shard=3",
+                           "prompts.dedup=null"])
+
+    def once():
+        source = PromptStream(recipe.prompts, recipe.template, traces=True)
+        return run(recipe, source, ReplayRuntime(), out)
+
+    assert once().complete and len(calls) >= 12
+    first = json.loads((out / "manifest.json").read_text())
+    (out / ".factory" / "units" / "00001.json").unlink()
+    calls.clear()
+    result = once()
+    assert result.complete and calls == []  # every prompt's gold was known
+    assert json.loads((out / "manifest.json").read_text())["skipped_rows"] == first["skipped_rows"]
+    assert "gold" in first["skipped_rows"][0] and "row 4" in first["skipped_rows"][0]
