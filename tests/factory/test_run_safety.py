@@ -16,7 +16,7 @@ from datasets import load_dataset
 
 from factory.cli import EXIT_INCOMPLETE, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, main
 from factory.run_folder import RunFolder
-from tests.conftest import ARITH_TEST, write_jsonl
+from tests.conftest import write_jsonl
 
 GOOD = "<think>\nWe add the two numbers: 3 + 4 = 7.\n</think>\n\nThe answer is \\boxed{7}."
 ROWS = [
@@ -264,12 +264,13 @@ def test_no_gpu_fails_at_once_naming_it(tmp_path):
 # -- signals: SIGTERM is "stopped", exit 1 with an error event, committed units kept -------------------------------
 
 def test_sigterm_stops_verify_cleanly_and_the_rerun_completes(tmp_path):
-    rows = [json.loads(line) for line in ARITH_TEST.read_text().splitlines()][:400]
-    traces = [{**r, "completion": f"<think>\nIt is {r['answer']}.\n</think>\n\nSo \\boxed{{{r['answer']}}}."}
-              for r in rows for _ in range(4)]
+    # Enough units (1,500) that the run cannot finish between its first commit and the signal.
+    traces = [{"id": f"q{i}", "problem": f"What is {i} + 1?", "answer": str(i + 1),
+               "completion": f"<think>\nIt is {i + 1}.\n</think>\n\nSo \\boxed{{{i + 1}}}."}
+              for i in range(3000)]
     inp, out = write_jsonl(tmp_path / "t.jsonl", traces), tmp_path / "run"
     cmd = [sys.executable, "-m", "factory.cli", "verify", "--recipe", "tiny", "--input", str(inp), "--out", str(out),
-           "--set", "output.prompts_per_shard=4", "--log-json"]
+           "--set", "output.prompts_per_shard=2", "--log-json"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not list((out / ".factory" / "units").glob("*.json")) if (out / ".factory" / "units").is_dir() else True:
