@@ -183,7 +183,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one student pair per seed")
     p.add_argument("--init", choices=("perturbed", "scratch"), default="perturbed", help="students' start")
     p.add_argument("--noise", type=float, default=0.3, help="perturbed init: noise / each tensor's std")
-    p.add_argument("--steps", type=int, default=60, help="SFT optimizer steps per student")
+    p.add_argument("--steps", type=int, default=120, help="SFT optimizer steps per student")
     p.add_argument("--batch-size", type=int, default=16, help="SFT sequences per step")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (cosine schedule)")
     p.add_argument("--warmup-steps", type=int, default=20, help="linear warmup steps")
