@@ -173,3 +173,21 @@ def test_adaptive_sampling_stops_by_the_rule_and_resumes_exactly(tmp_path):
     summary = json.loads(rerun.stdout.splitlines()[-1])
     assert summary["adaptive"]["fixed_n_samples"] == 12 * cap
     assert summary["adaptive"]["saved_samples"] == 12 * cap - summary["funnel"]["generated"] > 0
+
+
+def test_sigterm_stops_generate_cleanly_and_the_rerun_is_exact(full_run, tmp_path):
+    """What a batch scheduler sends first: the driver stops (exit 1, an `error` event naming SIGTERM, no Ray stack
+    dump), committed units stay, and the rerun ends with exactly the reference rows."""
+    reference = sorted(row_ids(full_run[0]))
+    out = tmp_path / "run"
+    proc = start_run(out)
+    done_at_signal = wait_for_markers(out, proc, 1)
+    proc.send_signal(signal.SIGTERM)  # the driver only, as a scheduler's first signal
+    code, events, err = finish(proc, timeout=300)
+    assert done_at_signal < UNITS, "the run finished before the signal; the test proved nothing"
+    assert code == 1, err[-3000:]
+    assert events[-1]["event"] == "error" and "SIGTERM" in events[-1]["message"], events[-1:]
+    assert "Traceback" not in err and "core dumped" not in err
+    code, events, err = finish(start_run(out))
+    assert code == 0, err[-3000:]
+    assert sorted(row_ids(out)) == reference
