@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -177,13 +178,18 @@ class PromptStream:
         """For traces: the first row's `model` column, if the input has one."""
 
     def first_model(self) -> str | None:
-        """For traces: the first usable row's `model` column, read ahead without consuming the stream (the rows
-        record it as the traces' model; else "external")."""
-        _, _, rows = iter_source_rows(self.source, with_run_folders=self.traces)
-        for _, row in rows:
+        """For traces: the first usable row's `model` column (the rows record it as the traces' model; else
+        "external"). The rows read to find it are put back in front of the stream, so nothing is read twice."""
+        ahead = []
+        model = None
+        for item in self._rows:
+            ahead.append(item)
+            row = item[1]
             if isinstance(row, dict) and isinstance(row.get("completion"), str):
-                return _text(row.get("model")) or None
-        return None
+                model = _text(row.get("model")) or None
+                break
+        self._rows = chain(ahead, self._rows)
+        return model
 
     def __iter__(self) -> Iterator[tuple[Prompt, int, list[str] | None]]:
         columns = self.source.columns

@@ -3,10 +3,10 @@
 `UnitStream` reads the source row by row (`factory.sources.PromptStream`), drops prompts whose gold data no verifier
 can check (skipped rows, with file, row and field) and those curation drops (decontamination, duplicates: stateful
 over the whole stream, so the first of a group is kept whatever the batching), and cuts the survivors into units of
-`prompts_per_shard`, numbered 00000, 00001, ... (gold screening results are cached in the run folder, so a
-resume does not parse every gold again: `factory.gold_cache`) Numbering depends only on the source and the recipe, so a resume,
+`prompts_per_shard`, numbered 00000, 00001, ... Numbering depends only on the source and the recipe, so a resume,
 which reads the stream again from the start, knows every unit by its number: units already committed are counted and
-passed over, never sent again. The prompts of a unit handed out are kept in `in_flight` until it is committed.
+passed over, never sent again (and their gold checks come from the run folder's cache, `factory.gold_cache`). The
+prompts of a unit handed out are kept in `in_flight` until it is committed.
 
 What grows with the source: the ids seen (to refuse duplicates), the curation state (hashes), and the lists of
 skipped rows and dropped prompts; not the prompts themselves.
@@ -14,12 +14,11 @@ skipped rows and dropped prompts; not the prompts themselves.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from factory.curation_step import CurationReport, make_curator
 from factory.gold_cache import GoldCache
 from factory.recipe import Recipe
-from factory.runtimes.base import WorkUnit
 from factory.sources import PromptStream, SkippedRow
 from verifiers.base import Verifier
 from verifiers.types import Prompt
@@ -39,7 +38,6 @@ class UnitStream:
         self.units_seen = 0
         self.exhausted = False
         self.in_flight: dict[int, list[Prompt]] = {}
-        self.prompts_seen = 0
 
     @property
     def skipped(self) -> list[SkippedRow]:
@@ -68,14 +66,6 @@ class UnitStream:
             buffer = buffer[self.size:]
         self.exhausted = True
 
-    def work(self, done: Callable[[int, list[Prompt]], bool]) -> Iterator[WorkUnit]:
-        """The units still to do, lazily; `done(number, prompts)` says which are committed already."""
-        for number, prompts, completions in self.units():
-            if done(number, prompts):
-                continue
-            self.in_flight[number] = prompts
-            yield WorkUnit(number, prompts, completions)
-
     def _curate(self, batch: list[tuple[Prompt, Any]]) -> list[tuple[Prompt, Any]]:
         if not batch or self.curator is None:
             return batch
@@ -87,7 +77,6 @@ class UnitStream:
     def _unit(self, items: list[tuple[Prompt, list[str] | None]]) -> tuple[int, list[Prompt], dict[str, list[str]]]:
         number = self.units_seen
         self.units_seen += 1
-        self.prompts_seen += len(items)
         prompts = [p for p, _ in items]
         completions = {p.prompt_id: c for p, c in items if c is not None}
         return number, prompts, completions
