@@ -136,11 +136,10 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 def _run(args: argparse.Namespace) -> int:
     from factory.run import run
+    from factory.sources import PromptStream
     from factory.stats import format_summary
 
     recipe = load_recipe(args.recipe, _overrides(args))
-    from factory.sources import PromptStream
-
     traces = args.command in ("verify", "curate")
     source = PromptStream(recipe.prompts, recipe.template, limit=recipe.limit, traces=traces)
     if traces:

@@ -113,9 +113,12 @@ def verify_unit(
 
 def _verdicts(verifiers: Sequence[Verifier], prompt: Prompt, samples: list[Completion],
               known: dict[tuple[str, int], list[Verdict]]) -> list[list[Verdict]]:
+    """Each sample's verdicts: reused from `known` (an adaptive round verified them), else verified now."""
     todo = [c for c in samples if (prompt.prompt_id, c.sample_index) not in known]
     fresh = dict(zip((c.sample_index for c in todo), verify_prompt(verifiers, prompt, todo))) if todo else {}
-    return [known.get((prompt.prompt_id, c.sample_index)) or fresh[c.sample_index] for c in samples]
+    # Membership, not truthiness: with no verifiers a known sample's verdicts are an empty list.
+    return [known[key] if (key := (prompt.prompt_id, c.sample_index)) in known else fresh[c.sample_index]
+            for c in samples]
 
 
 def _selection_verdicts(prompt: Prompt, samples: list[Completion], passed: list[Completion],

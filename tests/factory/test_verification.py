@@ -102,3 +102,17 @@ def test_pass_at_k_and_summary():
     summary = summarize(total, units_done=2, units_total=2)
     assert summary["estimates"] == {"pass@1": 0.125, "pass@8": 0.5}
     assert summary["funnel"]["rejected_by_reason"] == {"a": 14} and summary["complete"]
+
+
+def test_known_verdicts_are_reused_even_when_empty():
+    """Adaptive rounds hand their verdicts to the unit's final verification; a recipe with no verifiers has empty
+    verdict lists, which must still count as known."""
+    prompts, completions = unit(1, 2)
+    known = {(c.prompt_id, c.sample_index): [] for c in completions}
+    result = verify_unit([], prompts, completions, selection=Selection(4, "first"), keep_rejected=True,
+                         run_info={}, known=known)
+    assert result.stats["passed"] == 2
+    recorder = CostlyRecorder()
+    verify_unit([recorder], prompts, completions, selection=Selection(4, "first"), keep_rejected=True,
+                run_info={}, known={(completions[0].prompt_id, 0): [Verdict.accept("costly")]})
+    assert recorder.seen == [1]  # only the sample not already verified
