@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from factory.recipe import RecipeError, list_recipes, load_recipe, recipe_path
-from factory.run_folder import RunFolderError, RunFolderLocked
-from factory.sources import FILE_TYPES, SourceError
+from factory.output.run_folder import RunFolderError, RunFolderLocked
+from factory.prompts.sources import FILE_TYPES, SourceError
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 EXIT_CODES = """exit codes:
@@ -136,7 +136,7 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 def _run(args: argparse.Namespace) -> int:
     from factory.run import run
-    from factory.sources import PromptStream
+    from factory.prompts.sources import PromptStream
     from factory.stats import format_summary
 
     recipe = load_recipe(args.recipe, _overrides(args))
@@ -161,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from factory.run_folder import RunFolder, is_run_folder
+    from factory.output.run_folder import RunFolder, is_run_folder
     from factory.stats import format_summary, summarize, totals_of
 
     root = Path(args.run_dir)
@@ -177,7 +177,7 @@ def _stats(args: argparse.Namespace) -> int:
                         dropped_prompts=known.get("dropped_prompts", {}),
                         wall_seconds=known.get("wall_seconds"))
     if args.rows:
-        from factory.shard_scan import recount
+        from factory.output.shard_scan import recount
 
         summary["rows"] = recount(root)
     if args.json:

@@ -24,17 +24,17 @@ from itertools import chain
 from typing import Any, Callable, Iterator
 
 import factory
-from factory.card import render_card
-from factory.curation_step import CurationReport
-from factory.gold_cache import GoldCache
+from factory.output.card import render_card
+from factory.prompts.curation_step import CurationReport
+from factory.prompts.gold_cache import GoldCache
 from factory.progress import Progress
 from factory.recipe import Recipe, fingerprint_diff
-from factory.run_folder import RunFolder, RunFolderError, is_run_folder
+from factory.output.run_folder import RunFolder, RunFolderError, is_run_folder
 from factory.runtimes.base import Runtime, WorkUnit
-from factory.sources import PromptStream, SkippedRow, rows_estimate
+from factory.prompts.sources import PromptStream, SkippedRow, rows_estimate
 from factory.stats import summarize, totals_of
-from factory.unit_stream import UnitStream
-from factory.verification import UnitResult, create_verifiers
+from factory.prompts.unit_stream import UnitStream
+from factory.verification.verify import UnitResult, create_verifiers
 from verifiers.types import Prompt
 
 

@@ -3,7 +3,7 @@
 Standard library only, and nothing of ours is imported here: it sits below both packages. Verifiers judge these
 types, and the pipeline (sources, engines, runtimes, the writer) makes and stores them; a third-party verifier
 needs nothing else (`from verifiers import Verifier, Verdict, Prompt, Completion`). The output row and its Arrow
-schema are the factory's business (`factory.rows`).
+schema are the factory's business (`factory.output.rows`).
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ def run_phase(phase: str, source: Path, bench_path: Path, near: int) -> dict:
     """One measured phase, in this (fresh) process."""
     import polars as pl
 
-    from factory.curation import BenchmarkRef, Decontaminate, Dedup, curate_frame
+    from factory.prompts.curation import BenchmarkRef, Decontaminate, Dedup, curate_frame
 
     start = time.perf_counter()
     frame = pl.read_parquet(source, n_rows=None if phase == "full" else near)

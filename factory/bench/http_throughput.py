@@ -222,7 +222,7 @@ def main() -> None:
     from factory.engines.base import SamplingConfig
     from factory.paths import resolve_model
     from factory.recipe import load_recipe
-    from factory.sources import load_prompts
+    from factory.prompts.sources import load_prompts
 
     recipe = load_recipe(args.recipe, [f"generation.n={args.n}"])
     prompts = load_prompts(recipe.prompts, recipe.template, limit=args.prompts).prompts

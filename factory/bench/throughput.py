@@ -31,7 +31,7 @@ def plain_vllm(recipe_name: str, limit: int, n: int, runs: int) -> list[float]:
     from factory.engines.base import SamplingConfig
     from factory.paths import resolve_model
     from factory.recipe import load_recipe
-    from factory.sources import load_prompts
+    from factory.prompts.sources import load_prompts
 
     recipe = load_recipe(recipe_name, [f"generation.n={n}", f"limit={limit}"])
     prompts = load_prompts(recipe.prompts, recipe.template, limit=limit).prompts

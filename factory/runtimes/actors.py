@@ -9,7 +9,7 @@ from typing import Any
 from factory.engines import EngineSpec, create_engine
 from factory.engines.base import SamplingConfig
 from factory.recipe import Output, Selection, VerifierSpec
-from factory.verification import UnitResult, create_verifiers, verify_prompt, verify_unit
+from factory.verification.verify import UnitResult, create_verifiers, verify_prompt, verify_unit
 from verifiers.types import Completion, Prompt, Verdict
 
 

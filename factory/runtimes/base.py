@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from factory.recipe import Recipe
-from factory.verification import UnitResult
+from factory.verification.verify import UnitResult
 from verifiers.types import Prompt
 
 @dataclass

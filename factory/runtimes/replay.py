@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from factory.recipe import Recipe
 from factory.runtimes.base import CommitFn, EventFn, Runtime, WorkUnit
-from factory.verification import create_verifiers, verify_unit
+from factory.verification.verify import create_verifiers, verify_unit
 from verifiers.types import Completion
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from factory.adaptive import AdaptiveSettings, AdaptiveUnit, next_round
+from factory.runtimes.adaptive import AdaptiveSettings, AdaptiveUnit, next_round
 from verifiers.types import Completion, Prompt, chat
 
 SETTINGS = AdaptiveSettings(target_accepted=2, round_n=3, cap=8)

@@ -6,7 +6,7 @@ import pytest
 from datasets import load_dataset
 
 from factory.cli import EXIT_LOCKED, EXIT_OK, EXIT_USAGE, build_parser, main
-from factory.run_folder import RunFolder
+from factory.output.run_folder import RunFolder
 from tests.conftest import write_jsonl
 
 GOOD = "<think>\nWe add the two numbers: 3 + 4 = 7.\n</think>\n\nThe answer is \\boxed{7}."

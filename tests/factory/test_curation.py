@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from factory.curation import (BenchmarkRef, Decontaminate, PromptCurator, normalize_text, parse_decontaminate,
+from factory.prompts.curation import (BenchmarkRef, Decontaminate, PromptCurator, normalize_text, parse_decontaminate,
                               parse_dedup)
-from factory.curation.benchmarks import KNOWN_BENCHMARKS, load_benchmark, resolved
+from factory.prompts.curation.benchmarks import KNOWN_BENCHMARKS, load_benchmark, resolved
 
 FIXTURES = Path(__file__).parent / "fixtures" / "benchmarks"
 MATH = str(FIXTURES / "math500_mini.jsonl")
@@ -220,7 +220,7 @@ def test_parse_dedup_values():
 
 
 def test_importing_curation_stays_light():
-    code = "import sys, factory.curation; print(sorted(m for m in ('polars', 'datasketch', 'datasets', 'numpy') " \
+    code = "import sys, factory.prompts.curation; print(sorted(m for m in ('polars', 'datasketch', 'datasets', 'numpy') " \
            "if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2]).stdout

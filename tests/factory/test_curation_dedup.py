@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from factory.curation import (BenchmarkRef, Decontaminate, Dedup, Dropped, PromptCurator, curate_frame,
+from factory.prompts.curation import (BenchmarkRef, Decontaminate, Dedup, Dropped, PromptCurator, curate_frame,
                               dedup_texts)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "benchmarks"
@@ -135,7 +135,7 @@ def test_curate_frame_agrees_with_the_curator():
 
 def test_curate_frame_on_many_rows_matches_in_chunks():
     """More rows than one decontamination chunk, with contamination at chunk edges."""
-    from factory.curation import load_benchmarks
+    from factory.prompts.curation import load_benchmarks
 
     decontaminate, _ = settings()
     index = load_benchmarks(decontaminate)
@@ -143,7 +143,7 @@ def test_curate_frame_on_many_rows_matches_in_chunks():
     texts = [f"Problem {i}: add {i} and {i + 1} and then report the sum to the class." for i in range(120)]
     for i in (0, 49, 50, 99, 119):
         texts[i] = copy + f" ({i})"
-    from factory.curation.normalize import normalize_many
+    from factory.prompts.curation.normalize import normalize_many
     norms = normalize_many(pl.Series(texts))
     assert sorted(index.match_series(norms, chunk=50)) == [0, 49, 50, 99, 119]
     assert all(index.match(n) is not None for n in norms.gather([0, 49, 50, 99, 119]))

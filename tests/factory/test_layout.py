@@ -98,8 +98,8 @@ def test_cycle_finder_finds_a_cycle():
 
 def test_function_level_imports_are_seen(tmp_path):
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from factory.rows import build_row\n    import verifiers.base\n")
-    assert {"factory.rows", "verifiers.base"} <= imports_of(module)
+    module.write_text("def f():\n    from factory.output.rows import build_row\n    import verifiers.base\n")
+    assert {"factory.output.rows", "verifiers.base"} <= imports_of(module)
 
 
 def test_heavy_dependencies_sit_behind_one_module():
@@ -118,7 +118,7 @@ def test_heavy_dependencies_sit_behind_one_module():
 
 
 def test_import_factory_stays_light():
-    code = ("import sys, factory, factory.rows, factory.recipe, verifiers, verifiers.types, verifiers.registry; "
+    code = ("import sys, factory, factory.output.rows, factory.recipe, verifiers, verifiers.types, verifiers.registry; "
             "print(sorted(m for m in ('vllm', 'ray', 'sympy', 'torch', 'langdetect', 'polars', 'httpx', 'datasets',"
             " 'datasketch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout

@@ -3,10 +3,10 @@ import json
 import pytest
 from datasets import load_dataset
 
-from factory.card import render_card
+from factory.output.card import render_card
 from factory.recipe import load_recipe
-from factory.run_folder import RunFolder, RunFolderError
-from factory.rows import build_row
+from factory.output.run_folder import RunFolder, RunFolderError
+from factory.output.rows import build_row
 from verifiers.types import Completion, Prompt, Verdict, chat
 
 

@@ -15,7 +15,7 @@ import pytest
 from datasets import load_dataset
 
 from factory.cli import EXIT_INCOMPLETE, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, main
-from factory.run_folder import RunFolder
+from factory.output.run_folder import RunFolder
 from tests.conftest import write_jsonl
 
 GOOD = "<think>\nWe add the two numbers: 3 + 4 = 7.\n</think>\n\nThe answer is \\boxed{7}."
@@ -100,7 +100,7 @@ def test_a_lone_surrogate_skips_its_row_not_the_unit(tmp_path, capsys):
 
 def test_unstorable_generated_text_is_left_out_with_its_id(tmp_path):
     from factory.recipe import Selection
-    from factory.verification import verify_unit
+    from factory.verification.verify import verify_unit
     from verifiers.types import Completion, Prompt, chat
 
     prompt = Prompt("p", chat(None, "q"), "q", "7", "src")
@@ -151,7 +151,7 @@ def test_relative_and_absolute_paths_are_one_run(tmp_path, capsys, monkeypatch):
 
 def test_hub_revision_is_part_of_the_identity(tmp_path):
     from factory.recipe import PromptSource, Template
-    from factory.sources import load_prompts
+    from factory.prompts.sources import load_prompts
 
     folder = tmp_path / "my-dataset"
     (folder / "data").mkdir(parents=True)

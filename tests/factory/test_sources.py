@@ -3,7 +3,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from factory.recipe import PromptSource, Template
-from factory.sources import SourceError, load_prompts, load_traces
+from factory.prompts.sources import SourceError, load_prompts, load_traces
 from tests.conftest import write_jsonl
 
 TEMPLATE = Template(system_prompt=None, user_template="{problem}\nPlease reason.")

@@ -13,8 +13,8 @@ import pytest
 
 from factory.cli import EXIT_OK, EXIT_USAGE, main
 from factory.recipe import PromptSource, Template, load_recipe
-from factory.sources import PromptStream, SourceError, load_prompts
-from factory.unit_stream import UnitStream
+from factory.prompts.sources import PromptStream, SourceError, load_prompts
+from factory.prompts.unit_stream import UnitStream
 from tests.conftest import write_jsonl
 
 TEMPLATE = Template(user_template="{problem}\nPlease reason step by step.")
@@ -86,7 +86,7 @@ def traced_peak(work) -> int:
 
 def test_units_are_cut_in_order_and_memory_does_not_hold_the_source(tmp_path):
     """Per source row, cutting units keeps a few bytes (the id seen); loading the source keeps the prompt."""
-    from factory.verification import create_verifiers
+    from factory.verification.verify import create_verifiers
 
     small, large = big_jsonl(tmp_path / "small.jsonl", 2_000), big_jsonl(tmp_path / "large.jsonl", 12_000)
     recipe = load_recipe("tiny", ["output.prompts_per_shard=64", "prompts.dedup=null"])

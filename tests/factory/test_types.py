@@ -1,4 +1,4 @@
-from factory.rows import build_row
+from factory.output.rows import build_row
 from verifiers.types import Completion, Prompt, Verdict, chat, split_think
 
 

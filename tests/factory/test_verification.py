@@ -1,8 +1,8 @@
 from factory.recipe import Selection
-from factory.selection import select_accepted
+from factory.verification.selection import select_accepted
 from factory.stats import pass_at_k, summarize, totals_of
 from verifiers.types import Completion, Prompt, Verdict, chat
-from factory.verification import verify_unit
+from factory.verification.verify import verify_unit
 from verifiers.base import Verifier
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from factory.engines.base import SamplingConfig
 from factory.recipe import load_recipe
-from factory.sources import load_prompts
+from factory.prompts.sources import load_prompts
 
 MODEL = Path(__file__).resolve().parents[2] / "data" / "models" / "tiny-r1"
 

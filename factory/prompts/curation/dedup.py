@@ -1,6 +1,6 @@
 """Exact and near-duplicate prompts: the first prompt of each group (in source order) is kept.
 
-Exact: equal normalised texts (`factory.curation.normalize`). The streaming state keeps a 128-bit BLAKE2b digest
+Exact: equal normalised texts (`factory.prompts.curation.normalize`). The streaming state keeps a 128-bit BLAKE2b digest
 per distinct text (about 100 bytes a prompt), not the text.
 
 Near: MinHash LSH (datasketch, its default `affine32` permutations and SHA-1 shingle hash, so sketches are the same
@@ -18,8 +18,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from factory.curation.normalize import tokens_of
-from factory.curation.settings import Dedup
+from factory.prompts.curation.normalize import tokens_of
+from factory.prompts.curation.settings import Dedup
 
 
 def text_digest(normalized: str) -> bytes:

@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 import pyarrow.parquet as pq
 
-from factory.rows import rows_to_table, schema_of
+from factory.output.rows import rows_to_table, schema_of
 
 SPLITS = ("accepted", "rejected", "pairs")
 

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from factory.paths import shipped
-from factory.recipe_fields import RecipeError
+from factory.recipe.fields import RecipeError
 
 
 def recipes_dir() -> Path:

@@ -22,11 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from factory.curation.benchmarks import KNOWN_BENCHMARKS, Benchmark, load_benchmark
-from factory.curation.decontaminate import BenchmarkIndex, Contamination
-from factory.curation.dedup import ExactDedup, NearDedup
-from factory.curation.normalize import dedup_texts, normalize_text, normalize_texts
-from factory.curation.settings import (BenchmarkRef, Decontaminate, Dedup, parse_benchmark_ref,
+from factory.prompts.curation.benchmarks import KNOWN_BENCHMARKS, Benchmark, load_benchmark
+from factory.prompts.curation.decontaminate import BenchmarkIndex, Contamination
+from factory.prompts.curation.dedup import ExactDedup, NearDedup
+from factory.prompts.curation.normalize import dedup_texts, normalize_text, normalize_texts
+from factory.prompts.curation.settings import (BenchmarkRef, Decontaminate, Dedup, parse_benchmark_ref,
                                        parse_decontaminate, parse_dedup)
 
 __all__ = [
@@ -124,7 +124,7 @@ def curate_frame(frame: Any, id_col: str, text_col: str, decontaminate: Decontam
     already loaded (e.g. `PromptCurator.benchmarks`)."""
     import polars as pl
 
-    from factory.curation.normalize import normalize_many
+    from factory.prompts.curation.normalize import normalize_many
 
     for column in (id_col, text_col):
         if column not in frame.columns:

@@ -22,8 +22,8 @@ from typing import Any
 import yaml
 
 from factory.paths import resolve_data_path
-from factory.recipe_fields import RecipeError, bounded, build_section, checked_limit
-from factory.recipe_files import apply_overrides, list_recipes, raw_recipe, recipe_path, recipes_dir
+from factory.recipe.fields import RecipeError, bounded, build_section, checked_limit
+from factory.recipe.files import apply_overrides, list_recipes, raw_recipe, recipe_path, recipes_dir
 
 __all__ = ["Generation", "Output", "PromptSource", "Recipe", "RecipeError", "Resources", "Selection", "Template",
            "VerifierSpec", "apply_overrides", "fingerprint_diff", "http_settings", "list_recipes", "load_recipe",
@@ -56,7 +56,7 @@ class PromptSource:
     """Further source columns copied into each output row's `metadata` (nothing else of the source is kept)."""
     decontaminate: dict[str, Any] | None = None
     """Drop prompts that share a word n-gram with a benchmark, before any generation:
-    `{against: [FILE | HUB_ID | {path|hub_id, column, config, split, name}], ngram: 8}` (see factory/curation)."""
+    `{against: [FILE | HUB_ID | {path|hub_id, column, config, split, name}], ngram: 8}` (see factory/prompts/curation)."""
     dedup: dict[str, Any] | None = None
     """Drop duplicate prompts before generation: `{exact: true, near: false, threshold: 0.8, num_perm: 128}`
     (exact after normalisation; near = MinHash LSH at that Jaccard threshold)."""
@@ -96,7 +96,7 @@ class Generation:
     """Per sample; R1's evaluations used 32,768. Samples that hit it are rejected as `truncated`."""
     adaptive: dict[str, int] | None = None
     """Sample in rounds instead of n at once: `{target_accepted: K, round_n: R}` gives every prompt R samples per
-    round until K of them passed every verifier or it has `n` (the cap) in all (see factory/adaptive.py)."""
+    round until K of them passed every verifier or it has `n` (the cap) in all (see factory/runtimes/adaptive.py)."""
 
 
 @dataclass
@@ -133,10 +133,10 @@ class Output:
     side; `not_selected` samples are right answers and never are)."""
 
     def pair_settings(self) -> Any:
-        """`factory.selection.PairSettings` for the recipe's `pairs`, or None when pairs are off."""
+        """`factory.verification.selection.PairSettings` for the recipe's `pairs`, or None when pairs are off."""
         if self.pairs is None:
             return None
-        from factory.selection import PairSettings
+        from factory.verification.selection import PairSettings
 
         return PairSettings(**self.pairs)
 
@@ -265,7 +265,7 @@ def _validate(recipe: Recipe, origin: str) -> None:
         except (TypeError, ValueError) as exc:
             raise RecipeError(f"{origin}: key 'generation': {exc}") from exc
     if recipe.prompts.decontaminate is not None or recipe.prompts.dedup is not None:
-        from factory.curation.settings import parse_decontaminate, parse_dedup
+        from factory.prompts.curation.settings import parse_decontaminate, parse_dedup
 
         for key, parse in (("decontaminate", parse_decontaminate), ("dedup", parse_dedup)):
             try:

@@ -32,7 +32,7 @@ class BenchmarkRef:
     working folder, then the project root."""
     hub_id: str | None = None
     """A Hugging Face dataset id, read with `datasets.load_dataset` (needs a network or the local Hub cache). The ids
-    in `factory.curation.benchmarks.KNOWN_BENCHMARKS` (and their short names, e.g. `MATH-500`) bring their column,
+    in `factory.prompts.curation.benchmarks.KNOWN_BENCHMARKS` (and their short names, e.g. `MATH-500`) bring their column,
     config and split."""
     config: str | None = None
     """The Hub dataset's configuration (e.g. `gpqa_diamond`); default from the known-benchmark table, else none.

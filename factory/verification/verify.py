@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from factory.recipe import Selection, VerifierSpec
-from factory.selection import (DUPLICATE, NOT_SELECTED, OUTSIDE_BAND, PairSettings, choose_pairs,
+from factory.verification.selection import (DUPLICATE, NOT_SELECTED, OUTSIDE_BAND, PairSettings, choose_pairs,
                                duplicate_indices, in_band, qualifies_for_pair, select_accepted)
 from factory.stats import new_unit_stats
-from factory.rows import PAIRS_SPLIT, build_pair, build_row, row_id, unwritable_field
+from factory.output.rows import PAIRS_SPLIT, build_pair, build_row, row_id, unwritable_field
 from verifiers.types import Completion, Prompt, Verdict
 from verifiers.base import Verifier
 from verifiers.registry import create_verifier
@@ -123,7 +123,7 @@ def _verdicts(verifiers: Sequence[Verifier], prompt: Prompt, samples: list[Compl
 
 def _selection_verdicts(prompt: Prompt, samples: list[Completion], passed: list[Completion],
                         selection: Selection) -> dict[int, list[Verdict]]:
-    """The `selection` verdict for each passed sample that is not kept (see `factory.selection`)."""
+    """The `selection` verdict for each passed sample that is not kept (see `factory.verification.selection`)."""
     extra: dict[int, list[Verdict]] = {}
     duplicates = duplicate_indices(passed) if selection.dedup_completions else set()
     distinct = [c for c in passed if c.sample_index not in duplicates]

@@ -14,7 +14,7 @@ reorder terms, or know synonyms of words. It is a matching key, never shown as d
 
 There is one implementation, on a polars Series (`normalize_series`), so the vectorised path over a whole source
 (`curate_frame`) and the streaming path (`PromptCurator`) cannot disagree; `normalize_text` runs the same
-expression on one string. polars is imported inside the functions so that `import factory.curation` stays light.
+expression on one string. polars is imported inside the functions so that `import factory.prompts.curation` stays light.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Curation before generation, as the run applies it: the recipe's decontamination and prompt dedup.
 
-`make_curator` builds the recipe's `factory.curation.PromptCurator` (benchmark n-gram decontamination, then
-exact, then near-duplicate prompts; the first of a duplicate group is kept), which `factory.unit_stream` runs over
+`make_curator` builds the recipe's `factory.prompts.curation.PromptCurator` (benchmark n-gram decontamination, then
+exact, then near-duplicate prompts; the first of a duplicate group is kept), which `factory.prompts.unit_stream` runs over
 the prompt stream in source order; `CurationReport` collects every dropped prompt with its reason and evidence, for
 the funnel (`dropped_prompts`), the progress log and manifest.json.
 """
@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from factory.recipe import Recipe
-from factory.sources import SourceError
+from factory.prompts.sources import SourceError
 
 @dataclass
 class CurationReport:
     dropped: list[Any] = field(default_factory=list)
-    """`factory.curation.Dropped` items, in source order."""
+    """`factory.prompts.curation.Dropped` items, in source order."""
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(d.reason for d in self.dropped).most_common())
@@ -28,13 +28,13 @@ class CurationReport:
 
 
 def make_curator(recipe: Recipe) -> Any:
-    """The recipe's `factory.curation.PromptCurator` (benchmarks loaded once), or None when it curates nothing.
+    """The recipe's `factory.prompts.curation.PromptCurator` (benchmarks loaded once), or None when it curates nothing.
     Raises SourceError naming the file and column of a benchmark that cannot be used."""
     settings = recipe.prompts
     if settings.decontaminate is None and settings.dedup is None:
         return None
-    from factory.curation import PromptCurator
-    from factory.curation.settings import parse_decontaminate, parse_dedup
+    from factory.prompts.curation import PromptCurator
+    from factory.prompts.curation.settings import parse_decontaminate, parse_dedup
 
     try:
         return PromptCurator(parse_decontaminate(settings.decontaminate, "prompts.decontaminate"),

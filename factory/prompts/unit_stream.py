@@ -1,11 +1,11 @@
 """Work units cut from a prompt stream, in order: the driver never holds more than the units in flight.
 
-`UnitStream` reads the source row by row (`factory.sources.PromptStream`), drops prompts whose gold data no verifier
+`UnitStream` reads the source row by row (`factory.prompts.sources.PromptStream`), drops prompts whose gold data no verifier
 can check (skipped rows, with file, row and field) and those curation drops (decontamination, duplicates: stateful
 over the whole stream, so the first of a group is kept whatever the batching), and cuts the survivors into units of
 `prompts_per_shard`, numbered 00000, 00001, ... Numbering depends only on the source and the recipe, so a resume,
 which reads the stream again from the start, knows every unit by its number: units already committed are counted and
-passed over, never sent again (and their gold checks come from the run folder's cache, `factory.gold_cache`). The
+passed over, never sent again (and their gold checks come from the run folder's cache, `factory.prompts.gold_cache`). The
 prompts of a unit handed out are kept in `in_flight` until it is committed.
 
 What grows with the source: the ids seen (to refuse duplicates), the curation state (hashes), and the lists of
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
-from factory.curation_step import CurationReport, make_curator
-from factory.gold_cache import GoldCache
+from factory.prompts.curation_step import CurationReport, make_curator
+from factory.prompts.gold_cache import GoldCache
 from factory.recipe import Recipe
-from factory.sources import PromptStream, SkippedRow
+from factory.prompts.sources import PromptStream, SkippedRow
 from verifiers.base import Verifier
 from verifiers.types import Prompt
 

@@ -1,6 +1,6 @@
 """Benchmark decontamination: a prompt that shares a normalised word n-gram with a benchmark problem is dropped.
 
-Both sides are normalised the same way (`factory.curation.normalize`). A prompt is contaminated by the first
+Both sides are normalised the same way (`factory.prompts.curation.normalize`). A prompt is contaminated by the first
 position (in the prompt) of an n-gram that some benchmark problem also has; the benchmark reported is the first of
 `against` that has that n-gram. A text shorter than n tokens has no n-grams and is compared whole: a short
 benchmark problem contaminates a prompt whose whole normalised text equals it (not any prompt that merely contains
@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from factory.curation.benchmarks import Benchmark
-from factory.curation.normalize import normalize_many, tokens_of
+from factory.prompts.curation.benchmarks import Benchmark
+from factory.prompts.curation.normalize import normalize_many, tokens_of
 
 _SEED = 0x5EED
 # Odd 64-bit multipliers, one per n-gram position (polars u64 arithmetic wraps, which is the intended mod 2^64).

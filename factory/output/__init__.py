@@ -1,0 +1,1 @@
+"""The run folder: rows and their Arrow schema, shards and markers, the dataset card, shard scans."""

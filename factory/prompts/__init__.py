@@ -1,0 +1,1 @@
+"""Prompts: sources read as a stream, gold screening, curation before generation, and the unit stream."""
