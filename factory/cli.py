@@ -33,8 +33,10 @@ EXIT_CODES = """exit codes:
   3  another factory process holds this run folder"""
 
 
-class StopRequested(Exception):
-    """SIGTERM or SIGINT arrived: stop, keep what is committed, exit 1."""
+class StopRequested(BaseException):
+    """SIGTERM or SIGINT arrived: stop, keep what is committed, exit 1. A BaseException, like KeyboardInterrupt, so
+    that no `except Exception` on the way (a verifier's, a library's) can take the stop for a fault of its own and
+    record it as a verdict."""
 
 
 def _add_run_flags(parser: argparse.ArgumentParser) -> None:
@@ -77,23 +79,27 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Ray cluster to join (default: $RAY_ADDRESS, else start a local instance)")
 
     ver = commands.add_parser(
-        "verify", help="verify traces made elsewhere and write a run folder",
+        "verify", help="verify traces made elsewhere, as given, and write a run folder",
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Verify traces made elsewhere (an API teacher, an old run). Input rows carry the recipe's "
-                    "problem and gold columns, `completion`, an optional `id` (rows sharing it are samples of "
-                    "one prompt) and an optional `model`.")
+        description="Run the recipe's verifiers, selection and pairs on traces made elsewhere (an API teacher, an "
+                    "old run, a downloaded factory dataset), as given: no prompt filter runs (no benchmark is "
+                    "downloaded, no prompt is dropped for being like another). Input rows carry the recipe's "
+                    "problem and gold columns and `completion` (a string, or the factory's chat form); the prompt "
+                    "id is the recipe's id column (`prompts.columns.id`), else `id`, else `prompt_id`; adjacent "
+                    "rows sharing it, or without ids sharing problem and gold, are samples of one prompt. Optional "
+                    "`model`, `finish_reason` (`length` marks a truncated trace) and `prompt_tokens` / "
+                    "`completion_tokens` are kept. A run folder is read through its committed units only.")
     _add_run_flags(ver)
     ver.add_argument("--input", required=True, metavar="FILE|RUN_DIR",
-                     help="JSONL or Parquet file of traces (or a run folder)")
+                     help="JSONL or Parquet file of traces (factory shards too), or a run folder")
 
     cur = commands.add_parser(
-        "curate", help="apply the recipe's filters to a finished run folder or any corpus of traces",
+        "curate", help="verify like `verify`, after the recipe's prompt filters (decontamination, prompt dedup)",
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Apply the recipe's filters (benchmark decontamination and prompt dedup from `prompts`, "
-                    "completion dedup and the pass-rate band from `selection`, pairs from `output`) and its "
-                    "verifiers to an existing run folder or a JSONL/Parquet corpus of traces (e.g. a Hub dataset "
-                    "downloaded elsewhere: the recipe's problem and gold columns, `completion`, optional `id` and "
-                    "`model`). The output is a new run folder like any other.")
+        description="`factory verify` plus the recipe's prompt filters: benchmark decontamination and prompt "
+                    "dedup from `prompts` run first (the benchmarks may need the network), then the verifiers, "
+                    "completion dedup, the pass-rate band and pairs, on a run folder or a JSONL/Parquet corpus of "
+                    "traces (input as for `verify`). The output is a new run folder like any other.")
     _add_run_flags(cur)
     cur.add_argument("--input", required=True, metavar="FILE|RUN_DIR",
                      help="a run folder, or a JSONL or Parquet file of traces")
@@ -136,21 +142,11 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 def _run(args: argparse.Namespace) -> int:
     from factory.run import run
-    from factory.prompts.sources import PromptStream
     from factory.stats import format_summary
 
     recipe = load_recipe(args.recipe, _overrides(args))
-    traces = args.command in ("verify", "curate")
-    source = PromptStream(recipe.prompts, recipe.template, limit=recipe.limit, traces=traces)
-    if traces:
-        from factory.runtimes.replay import ReplayRuntime
-
-        runtime: Any = ReplayRuntime(source.first_model() or "external")
-    else:
-        from factory.runtimes.ray_runtime import RayRuntime
-
-        runtime = RayRuntime(args.ray_address)
-    result = run(recipe, source, runtime, args.out, log_json=args.log_json)
+    result = run(recipe, mode=args.command, out=args.out, log_json=args.log_json,
+                 ray_address=getattr(args, "ray_address", None))
     if args.log_json:
         print(json.dumps({"event": "summary", "time": round(time.time(), 3), "run_dir": str(result.out),
                           **result.summary}, default=str), flush=True)
@@ -198,7 +194,8 @@ def _recipes(args: argparse.Namespace) -> int:
             print("error: `factory recipes show` needs a recipe name", file=sys.stderr)
             return EXIT_USAGE
         recipe = load_recipe(args.name)
-        print(f"# {recipe_path(args.name)}  (recipe fingerprint {recipe.fingerprint()})")
+        print(f"# {recipe_path(args.name)}  (settings hash {recipe.fingerprint()}; a run's fingerprint also covers "
+              "its input)")
         print(recipe.to_yaml(), end="")
         return EXIT_OK
     from verifiers.registry import available_verifiers

@@ -3,6 +3,10 @@
 Both report the same events: `start`, `engines_ready` (or `waiting` while a cluster has no room), one `unit` per
 committed work unit (prompts, samples/s, pass rate so far, and the engine's counters such as HTTP requests in
 flight and retries), `skipped` rows, `dropped` prompts (curation), `warning`s, and `summary` or `error` at the end.
+
+The bar counts prompts and is labelled with the command (`generate`, `verify`, `curate`). Its total is known only
+for sources whose prompt count can be read cheaply (a local prompt file, capped by `--limit`); a Hub dataset, a run
+folder or a trace file given to `verify` shows a count that grows, with no total.
 """
 
 from __future__ import annotations
@@ -12,21 +16,20 @@ import sys
 import time
 from typing import Any
 
-PLAIN_EVENTS = ("start", "engines_ready", "waiting", "skipped", "dropped", "error", "warning")
+PLAIN_EVENTS = ("start", "engines_ready", "starting", "waiting", "skipped", "dropped", "error", "warning")
 
 
 class Progress:
-    def __init__(self, *, total_prompts: int, done_prompts: int, json_lines: bool) -> None:
+    def __init__(self, *, label: str, total_prompts: int | None, json_lines: bool) -> None:
         self.json_lines = json_lines
         self.started = time.monotonic()
         self.samples = 0
         self.passed = 0
-        self._bar = None
+        self._bar: Any = None
         if not json_lines:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total_prompts, initial=done_prompts, unit="prompt", file=sys.stderr,
-                             dynamic_ncols=True, desc="generate")
+            self._bar = tqdm(total=total_prompts, unit="prompt", file=sys.stderr, dynamic_ncols=True, desc=label)
 
     def advance(self, prompts: int) -> None:
         """Count prompts already done by earlier invocations (a resume)."""
@@ -39,7 +42,11 @@ class Progress:
             print(json.dumps({"event": kind, "time": round(time.time(), 3), **fields}, default=str), flush=True)
         elif kind in PLAIN_EVENTS:
             text = fields.get("message") or " ".join(f"{k}={v}" for k, v in fields.items())
-            (self._bar.write if self._bar else print)(f"[{kind}] {text}", file=sys.stderr)
+            # `is not None`: a tqdm bar without a total has no length, and its truth value raises TypeError
+            if self._bar is not None:
+                self._bar.write(f"[{kind}] {text}", file=sys.stderr)
+            else:
+                print(f"[{kind}] {text}", file=sys.stderr)
 
     def unit_done(self, unit: int, prompts: int, samples: int, passed: int,
                   counters: dict[str, Any] | None = None) -> None:

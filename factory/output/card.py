@@ -43,7 +43,7 @@ def render_card(recipe: Recipe, run_info: dict[str, Any], splits: list[str], sum
         "",
         f"{made_by} and checked by the verifiers "
         f"{', '.join(f'`{v.name}`' for v in recipe.verifiers) or '(none)'}. "
-        f"Made with r1-distill-factory, run fingerprint `{run_info.get('recipe_fingerprint', '')}`.",
+        f"Made with r1-distill-factory, run fingerprint `{run_info.get('run_fingerprint', '')}`.",
         "",
         "```python",
         "from datasets import load_dataset",

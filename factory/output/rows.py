@@ -53,7 +53,7 @@ def build_pair(prompt: Prompt, chosen: Completion, rejected: Completion, rejecte
         "rejected_reasons": list(rejected_reasons),
         "model": run_info.get("model", ""),
         "recipe": run_info.get("recipe", ""),
-        "recipe_fingerprint": run_info.get("recipe_fingerprint", ""),
+        "run_fingerprint": run_info.get("run_fingerprint", ""),
     }
 
 
@@ -67,7 +67,7 @@ def build_row(
 ) -> dict[str, Any]:
     """One output row (accepted or rejected split) as a plain dict matching `ROW_FIELDS`.
 
-    `run_info` carries the per-run constants: model, recipe, recipe_fingerprint, sampling (dict),
+    `run_info` carries the per-run constants: model, recipe, run_fingerprint, sampling (dict),
     factory_version, verifier_versions (dict).
     """
     split = split_think(completion.text)
@@ -91,7 +91,7 @@ def build_row(
         "completion_tokens": completion.completion_tokens,
         "model": run_info.get("model", ""),
         "recipe": run_info.get("recipe", ""),
-        "recipe_fingerprint": run_info.get("recipe_fingerprint", ""),
+        "run_fingerprint": run_info.get("run_fingerprint", ""),
         "sampling": json.dumps(run_info.get("sampling", {}), sort_keys=True),
         "factory_version": run_info.get("factory_version", ""),
         "verifier_versions": json.dumps(run_info.get("verifier_versions", {}), sort_keys=True),
@@ -141,7 +141,7 @@ ROW_FIELDS: dict[str, str] = {
     "completion_tokens": "int32",
     "model": "string",
     "recipe": "string",
-    "recipe_fingerprint": "string",
+    "run_fingerprint": "string",
     "sampling": "string",
     "factory_version": "string",
     "verifier_versions": "string",
@@ -163,7 +163,7 @@ PAIR_FIELDS: dict[str, str] = {
     "rejected_reasons": "list<string>",
     "model": "string",
     "recipe": "string",
-    "recipe_fingerprint": "string",
+    "run_fingerprint": "string",
 }
 
 _MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])

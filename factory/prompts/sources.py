@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 from factory.paths import resolve_data_path
 from factory.recipe import PromptSource, Template
-from verifiers.types import Prompt, chat
+from verifiers.types import Completion, Prompt, chat
 
 FILE_TYPES = (".jsonl", ".json", ".parquet")
 
@@ -172,7 +172,8 @@ class PromptStream:
                  traces: bool = False) -> None:
         self.source, self.template, self.limit, self.traces = source, template, limit, traces
         self.origin, self.identity, self._rows = iter_source_rows(source, with_run_folders=traces)
-        self.id_column = "id" if traces else source.columns.get("id")
+        self.id_column = source.columns.get("id")
+        """For traces, decided at the first usable row (`_trace_id_column`)."""
         self.skipped: list[SkippedRow] = []
         self.model: str | None = None
         """For traces: the first row's `model` column, if the input has one."""
@@ -185,17 +186,18 @@ class PromptStream:
         for item in self._rows:
             ahead.append(item)
             row = item[1]
-            if isinstance(row, dict) and isinstance(row.get("completion"), str):
+            if isinstance(row, dict) and completion_text(row.get("completion")) is not None:
                 model = _text(row.get("model")) or None
                 break
         self._rows = chain(ahead, self._rows)
         return model
 
-    def __iter__(self) -> Iterator[tuple[Prompt, int, list[str] | None]]:
+    def __iter__(self) -> Iterator[tuple[Prompt, int, list[Completion] | None]]:
         columns = self.source.columns
         problem_column, gold_column = columns["problem"], columns["gold"]
         seen: dict[str, int] = {}  # prompt id -> its first row
-        group: tuple[Prompt, int, list[str]] | None = None
+        group: tuple[Prompt, int, list[Completion], bool] | None = None
+        """For traces: the prompt being read, its first row, its samples, and whether its rows carry no id."""
         emitted = usable = 0
         for number, row in self._rows:
             if isinstance(row, SkippedRow):
@@ -204,23 +206,29 @@ class PromptStream:
             usable += 1
             if usable == 1:
                 _check_columns(self.origin, number, row, self.source, self.traces)
+                if self.traces:
+                    self.id_column = _trace_id_column(row, self.source.columns.get("id"))
             problem, gold = _text(row.get(problem_column)).strip(), row.get(gold_column)
             skip = _row_problem(row, problem, gold, problem_column, gold_column, self.traces)
             if skip:
                 self.skipped.append(SkippedRow(self.origin, number, *skip))
                 continue
             raw_id = row.get(self.id_column) if self.id_column else None
-            prompt_id = _text(raw_id).strip() or f"row-{number:06d}"
-            if self.traces and group is not None and group[0].prompt_id == prompt_id:
-                self._check_same(group, prompt_id, problem, gold, number)
-                group[2].append(row["completion"])
+            prompt_id = _text(raw_id).strip()
+            if self.traces and group is not None and (
+                    group[0].prompt_id == prompt_id
+                    or (not prompt_id and group[3] and (group[0].problem, group[0].gold) == (problem, gold))):
+                # the next sample of the same prompt: same id, or (rows without ids) the same problem and gold
+                self._check_same(group, group[0].prompt_id, problem, gold, number)
+                group[2].append(trace_completion(row, group[0].prompt_id, len(group[2])))
                 continue
+            prompt_id = prompt_id or f"row-{number:06d}"
             if prompt_id in seen:
                 raise SourceError(self._repeat_message(prompt_id, seen[prompt_id], number))
             if self.limit is not None and emitted >= self.limit:
                 break
             if group is not None:
-                yield group
+                yield group[:3]
                 group = None
             seen[prompt_id] = number
             prompt = self._prompt(row, prompt_id, problem, gold)
@@ -228,11 +236,11 @@ class PromptStream:
             if self.traces:
                 if self.model is None and row.get("model"):
                     self.model = _text(row["model"])
-                group = (prompt, number, [row["completion"]])
+                group = (prompt, number, [trace_completion(row, prompt_id, 0)], raw_id is None or raw_id == "")
             else:
                 yield prompt, number, None
         if group is not None:
-            yield group
+            yield group[:3]
         if usable == 0:
             raise SourceError(f"{self.origin}: no usable rows" + (
                 f" ({len(self.skipped)} skipped: {self.skipped[0]})" if self.skipped else ""))
@@ -251,9 +259,9 @@ class PromptStream:
             metadata=json.loads(json.dumps(metadata, default=str)) if metadata else {},
         )
 
-    def _check_same(self, group: tuple[Prompt, int, list[str]], prompt_id: str, problem: str, gold: Any,
+    def _check_same(self, group: tuple[Prompt, int, list[Completion], bool], prompt_id: str, problem: str, gold: Any,
                     number: int) -> None:
-        first, first_row, _ = group
+        first, first_row = group[0], group[1]
         if first.problem != problem or first.gold != gold:
             columns = self.source.columns
             differs = columns["problem"] if first.problem != problem else columns["gold"]
@@ -299,25 +307,33 @@ def load_traces(source: PromptSource, template: Template, *, limit: int | None =
 
 
 def _run_folder_rows(root: Path, columns: dict[str, str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """A run folder's samples as verify-input rows (prompt id, problem, gold, completion text, model), unit by
-    unit, each unit's samples by prompt (in first-seen order) and sample index."""
+    """A run folder's samples as trace rows (prompt id, problem, gold, completion, model, finish reason, token
+    counts): exactly the shards its unit markers commit (a stray or half-written file under data/ is not read),
+    unit by unit, each unit's samples by prompt (in first-seen order) and sample index."""
     import pyarrow.parquet as pq
 
+    wanted = ["prompt_id", "sample_index", "problem", "gold", "completion", "model", "finish_reason",
+              "prompt_tokens", "completion_tokens"]
     number = 0
-    units = sorted({p.name for split in ("accepted", "rejected") for p in (root / "data" / split).glob("part-*.parquet")})
-    for name in units:
+    for marker_path in sorted((root / ".factory" / "units").glob("*.json")):
+        try:
+            marker = json.loads(marker_path.read_text(encoding="utf-8"))
+            unit, shards = int(marker["unit"]), marker["shards"]
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise SourceError(f"{marker_path}: not a readable unit marker ({exc}); verify the run folder's own "
+                              "copy after `factory generate` has repaired it, or give the shards as files") from exc
         rows = []
         for split in ("accepted", "rejected"):
-            path = root / "data" / split / name
-            if path.is_file():
-                rows += pq.read_table(path, columns=["prompt_id", "sample_index", "problem", "gold", "completion",
-                                                     "model"]).to_pylist()
+            path = root / "data" / split / f"part-{unit:05d}.parquet"
+            if split in shards and path.is_file():
+                present = set(pq.read_schema(path).names)
+                rows += pq.read_table(path, columns=[c for c in wanted if c in present]).to_pylist()
         order = {pid: i for i, pid in reversed(list(enumerate(r["prompt_id"] for r in rows)))}
         for row in sorted(rows, key=lambda r: (order[r["prompt_id"]], r["sample_index"])):
             number += 1
-            yield number, {"id": row["prompt_id"], columns["problem"]: row["problem"], columns["gold"]: row["gold"],
-                           "completion": row["completion"][0]["content"] if row["completion"] else "",
-                           "model": row["model"]}
+            yield number, {**{k: row.get(k) for k in ("completion", "model", "finish_reason", "prompt_tokens",
+                                                       "completion_tokens")},
+                           "id": row["prompt_id"], columns["problem"]: row["problem"], columns["gold"]: row["gold"]}
 
 
 def _collect(stream: PromptStream) -> LoadedPrompts:
@@ -330,6 +346,41 @@ def _collect(stream: PromptStream) -> LoadedPrompts:
     if stream.model:
         loaded.models.add(stream.model)
     return loaded
+
+
+def completion_text(value: Any) -> str | None:
+    """A trace's assistant text: the `completion` column as a string, or as the factory's (and TRL's) chat form, a
+    list of messages whose last is the assistant's turn. None when it is neither."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and isinstance(value[-1], dict) and value[-1].get("role") == "assistant" \
+            and isinstance(value[-1].get("content"), str):
+        return value[-1]["content"]
+    return None
+
+
+def _count(value: Any) -> int:
+    """A token count from an input column: a non-negative integer, else 0 (unknown)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
+
+
+def trace_completion(row: dict[str, Any], prompt_id: str, sample_index: int) -> Completion:
+    """A trace made elsewhere as a Completion: its text, and the input's `finish_reason` (`stop`, `length`, ...) and
+    token counts when it has them (else `external` and 0)."""
+    finish = row.get("finish_reason")
+    return Completion(prompt_id, sample_index, completion_text(row.get("completion")) or "",
+                      finish if isinstance(finish, str) and finish.strip() else "external",
+                      _count(row.get("prompt_tokens")), _count(row.get("completion_tokens")))
+
+
+def _trace_id_column(row: dict[str, Any], mapped: str | None) -> str | None:
+    """The column that names a trace's prompt: the recipe's `prompts.columns.id` when the input has it, else `id`,
+    else `prompt_id` (the factory's own rows); None when the input has none of them (adjacent rows with the same
+    problem and gold are then the samples of one prompt)."""
+    for column in (mapped, "id", "prompt_id"):
+        if column and column in row:
+            return column
+    return None
 
 
 def _check_columns(origin: str, number: int, row: dict[str, Any], source: PromptSource,
@@ -350,10 +401,11 @@ def _row_problem(row: dict[str, Any], problem: str, gold: Any, problem_column: s
         return problem_column, "empty problem"
     if gold is None or (isinstance(gold, str) and not gold.strip()):
         return gold_column, "empty gold answer"
-    if with_completions and not isinstance(row.get("completion"), str):
-        return "completion", "completion must be a string"
+    if with_completions and completion_text(row.get("completion")) is None:
+        return "completion", ("completion must be a string, or a list of chat messages ending with the assistant's "
+                              "turn (the factory's own format)")
     for name, value in ((problem_column, problem), (gold_column, gold)) + (
-            (("completion", row.get("completion")),) if with_completions else ()):
+            (("completion", completion_text(row.get("completion"))),) if with_completions else ()):
         if _not_unicode(value):
             return name, "text is not valid Unicode (a lone surrogate); it cannot be stored"
     return None

@@ -9,22 +9,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from factory.prompts.unit_stream import WorkUnit
 from factory.recipe import Recipe
 from factory.verification.verify import UnitResult
 from verifiers.types import Prompt
-
-@dataclass
-class WorkUnit:
-    """One work unit as a runtime receives it: its number, its prompts, and (replay only) the completions made
-    elsewhere for each prompt, in input order."""
-
-    number: int
-    prompts: list[Prompt]
-    completions: dict[str, list[str]] = field(default_factory=dict)
-
 
 class PreflightError(RuntimeError):
     """The run can never start as configured (raised by `Runtime.preflight`, before any folder is touched)."""

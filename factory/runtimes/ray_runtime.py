@@ -39,7 +39,8 @@ from factory.engines import EngineSpec
 from factory.engines.base import SamplingConfig
 from factory.paths import resolve_model
 from factory.recipe import Recipe, http_settings
-from factory.runtimes.base import CommitFn, EventFn, PreflightError, Runtime, WorkUnit
+from factory.prompts.unit_stream import WorkUnit
+from factory.runtimes.base import CommitFn, EventFn, PreflightError, Runtime
 from factory.runtimes.adaptive import AdaptiveSettings, AdaptiveUnit
 from factory.runtimes.actors import GenerationActor, VerificationActor
 from factory.runtimes.placement import EnginePlacement, Intake, PlacementError, engine_placement

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from factory.recipe import Recipe
-from factory.runtimes.base import CommitFn, EventFn, Runtime, WorkUnit
+from factory.prompts.unit_stream import WorkUnit
+from factory.runtimes.base import CommitFn, EventFn, Runtime
 from factory.verification.verify import create_verifiers, verify_unit
-from verifiers.types import Completion
 
 
 class ReplayRuntime(Runtime):
@@ -41,8 +41,7 @@ class ReplayRuntime(Runtime):
         assert self._recipe is not None, "open() first"
         for item in work:
             unit, prompts = item.number, item.prompts
-            completions = [Completion(p.prompt_id, i, text, "external")
-                           for p in prompts for i, text in enumerate(item.completions.get(p.prompt_id, []))]
+            completions = [c for p in prompts for c in item.completions.get(p.prompt_id, [])]
             started = time.monotonic()
             result = verify_unit(self._verifiers, prompts, completions, selection=self._recipe.selection,
                                  keep_rejected=self._recipe.output.keep_rejected, run_info=self._run_info,

@@ -148,7 +148,7 @@ class SlowVerifier:
 def test_scheduler_joins_late_engines_redoes_lost_units_and_paces_intake(cluster, tmp_path):
     from factory.recipe import load_recipe
     from factory.engines.base import SamplingConfig
-    from factory.runtimes.base import WorkUnit
+    from factory.prompts.unit_stream import WorkUnit
     from factory.runtimes.ray_runtime import VERIFY_QUEUED_PER_ACTOR, RayRuntime
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module

@@ -84,7 +84,7 @@ def test_verify_input_groups_completions_by_id(tmp_path):
     ])
     loaded = load_traces(source(path), TEMPLATE)
     assert [p.prompt_id for p in loaded.prompts] == ["a", "b"]
-    assert loaded.completions == {"a": ["c1", "c2"], "b": ["c3"]}
+    assert {k: [c.text for c in v] for k, v in loaded.completions.items()} == {"a": ["c1", "c2"], "b": ["c3"]}
     assert [(s.row, s.field) for s in loaded.skipped] == [(4, "completion")]
 
 

@@ -95,12 +95,12 @@ def test_units_are_cut_in_order_and_memory_does_not_hold_the_source(tmp_path):
         def stream_all(path):
             source = PromptSource(path=str(path))
             units = UnitStream(PromptStream(source, recipe.template), recipe, verifiers).units()
-            numbers = [u[0] for u in units]
+            numbers = [u.number for u in units]
             assert numbers == list(range(len(numbers)))
 
         first = next(UnitStream(PromptStream(PromptSource(path=str(large)), recipe.template), recipe,
                                 verifiers).units())
-        assert first[0] == 0 and [p.prompt_id for p in first[1]][:2] == ["q1", "q2"] and len(first[1]) == 64
+        assert first.number == 0 and [p.prompt_id for p in first.prompts][:2] == ["q1", "q2"] and len(first.prompts) == 64
         stream_all(small)  # warm: langdetect profiles, sympy-free fast paths, caches
         streamed = (traced_peak(lambda: stream_all(large)) - traced_peak(lambda: stream_all(small))) / 10_000
         loaded = (traced_peak(lambda: load_prompts(PromptSource(path=str(large)), recipe.template))
@@ -171,7 +171,7 @@ def test_a_resume_reuses_the_gold_screening(tmp_path):
 
     def once():
         source = PromptStream(recipe.prompts, recipe.template, traces=True)
-        return run(recipe, source, ReplayRuntime(), out)
+        return run(recipe, mode="verify", source=source, runtime=ReplayRuntime(), out=out)
 
     assert once().complete and len(calls) >= 12
     first = json.loads((out / "manifest.json").read_text())
