@@ -90,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "`model`, `finish_reason` (`length` marks a truncated trace) and `prompt_tokens` / "
                     "`completion_tokens` are kept. A run folder is read through its committed units only.")
     _add_run_flags(ver)
-    ver.add_argument("--input", required=True, metavar="FILE|RUN_DIR",
-                     help="JSONL or Parquet file of traces (factory shards too), or a run folder")
+    ver.add_argument("--input", metavar="FILE|RUN_DIR|HUB_ID",
+                     help="JSONL or Parquet file of traces (factory shards too), a run folder, or a Hub dataset id "
+                          "(default: the recipe's `prompts` source)")
 
     cur = commands.add_parser(
         "curate", help="verify like `verify`, after the recipe's prompt filters (decontamination, prompt dedup)",
@@ -101,8 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "completion dedup, the pass-rate band and pairs, on a run folder or a JSONL/Parquet corpus of "
                     "traces (input as for `verify`). The output is a new run folder like any other.")
     _add_run_flags(cur)
-    cur.add_argument("--input", required=True, metavar="FILE|RUN_DIR",
-                     help="a run folder, or a JSONL or Parquet file of traces")
+    cur.add_argument("--input", metavar="FILE|RUN_DIR|HUB_ID",
+                     help="a run folder, a JSONL or Parquet file of traces, or a Hub dataset id (default: the "
+                          "recipe's `prompts` source)")
 
     stats = commands.add_parser("stats", help="show the funnel of a finished or running run folder")
     stats.add_argument("run_dir", metavar="DIR", help="a run folder written by generate or verify")
@@ -134,7 +136,7 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         overrides.append(f"limit={args.limit}")
     source = getattr(args, "prompts", None) or getattr(args, "input", None)
     if source:
-        as_file = args.command in ("verify", "curate") or _looks_like_file(source)
+        as_file = _looks_like_file(source)
         overrides += ([f"prompts.path={json.dumps(source)}", "prompts.hub_id=null"] if as_file
                       else [f"prompts.hub_id={json.dumps(source)}", "prompts.path=null"])
     return overrides

@@ -193,8 +193,7 @@ class PromptStream:
         return model
 
     def __iter__(self) -> Iterator[tuple[Prompt, int, list[Completion] | None]]:
-        columns = self.source.columns
-        problem_column, gold_column = columns["problem"], columns["gold"]
+        problem_column, gold_column = self.source.columns["problem"], self.source.columns["gold"]
         seen: dict[str, int] = {}  # prompt id -> its first row
         group: tuple[Prompt, int, list[Completion], bool] | None = None
         """For traces: the prompt being read, its first row, its samples, and whether its rows carry no id."""
@@ -205,9 +204,14 @@ class PromptStream:
                 continue
             usable += 1
             if usable == 1:
-                _check_columns(self.origin, number, row, self.source, self.traces)
-                if self.traces:
-                    self.id_column = _trace_id_column(row, self.source.columns.get("id"))
+                if self.traces and FACTORY_ROW_COLUMNS <= set(row):
+                    # the factory's own rows (a run's shards, a downloaded factory dataset): read by their own
+                    # names, whatever the recipe maps (their `answer` is the sample's answer, not the gold)
+                    problem_column, gold_column, self.id_column = "problem", "gold", "prompt_id"
+                else:
+                    _check_columns(self.origin, number, row, self.source, self.traces)
+                    if self.traces:
+                        self.id_column = _trace_id_column(row, self.source.columns.get("id"))
             problem, gold = _text(row.get(problem_column)).strip(), row.get(gold_column)
             skip = _row_problem(row, problem, gold, problem_column, gold_column, self.traces)
             if skip:
@@ -346,6 +350,10 @@ def _collect(stream: PromptStream) -> LoadedPrompts:
     if stream.model:
         loaded.models.add(stream.model)
     return loaded
+
+
+FACTORY_ROW_COLUMNS = frozenset({"prompt_id", "sample_index", "problem", "gold", "completion", "run_fingerprint"})
+"""Columns that mark a trace row as the factory's own (see factory/output/rows.py)."""
 
 
 def completion_text(value: Any) -> str | None:

@@ -1,0 +1,139 @@
+"""The first hour of a new user, through the real CLI in a subprocess and in its default mode (the progress bar, no
+`--log-json`): sources of unknown length, `verify` against `curate`, trace inputs in other people's formats."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from datasets import load_dataset
+
+from tests.conftest import PROJECT_ROOT, write_jsonl
+
+GOOD = "<think>\nWe add the two numbers: 3 + 4 = 7.\n</think>\n\nThe answer is \\boxed{7}."
+WRONG = GOOD.replace("{7}", "{8}")
+OFFLINE = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+
+
+def factory(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **OFFLINE, "PYTHONPATH": str(PROJECT_ROOT)}
+    return subprocess.run([sys.executable, "-m", "factory.cli", *args], capture_output=True, text=True,
+                          timeout=600, env=env, cwd=cwd)
+
+
+def traces(rows: int = 6) -> list[dict]:
+    return [{"id": f"p{i // 2}", "problem": "What is 3 + 4?" if i < 4 else "What is 2 + 2?",
+             "answer": "7" if i < 4 else "4", "completion": (GOOD if i % 2 == 0 else WRONG) if i < 4
+             else GOOD.replace("3 + 4 = 7", f"2 + 2 = 4 (way {i})").replace("{7}", "{4}")} for i in range(rows)]
+
+
+def test_verify_reads_a_run_folder_in_bar_mode(tmp_path):
+    """A run folder has no row count known up front: the bar grows without a total (it crashed before)."""
+    first = factory("verify", "--recipe", "tiny", "--input", str(write_jsonl(tmp_path / "t.jsonl", traces())),
+                    "--out", str(tmp_path / "a"), "--set", "output.prompts_per_shard=1")
+    assert first.returncode == 0, first.stderr
+    again = factory("verify", "--recipe", "tiny", "--input", str(tmp_path / "a"), "--out", str(tmp_path / "b"))
+    assert again.returncode == 0, again.stderr
+    assert "TypeError" not in again.stderr and "verify:" in again.stderr  # the bar is labelled with the command
+    a, b = load_dataset(str(tmp_path / "a")), load_dataset(str(tmp_path / "b"))
+    assert sorted(a["accepted"]["id"]) == sorted(b["accepted"]["id"]) == ["p0#0", "p1#0", "p2#0", "p2#1"]
+
+
+def test_a_hub_style_source_runs_in_bar_mode(tmp_path):
+    """A dataset folder read through `datasets.load_dataset` (what a Hub id is), no network, default mode."""
+    hub = tmp_path / "hub-dataset"
+    hub.mkdir()
+    write_jsonl(hub / "train.jsonl", [{**row, "uuid": f"u{i // 2}"} for i, row in enumerate(traces())])
+    result = factory("verify", "--recipe", "tiny", "--out", str(tmp_path / "run"),
+                     "--set", f"prompts.hub_id={hub}", "--set", "prompts.path=null")
+    assert result.returncode == 0, result.stderr
+    assert load_dataset(str(tmp_path / "run"))["accepted"].num_rows == 4
+
+
+def test_verify_needs_no_network_and_takes_the_recipes_id_column(tmp_path):
+    """`verify --recipe math`: no benchmark download (verify runs no prompt filter); ids from `uuid`, the math
+    recipe's id column; a truncated trace is `truncated` when the input says so, with its token counts."""
+    rows = [{"uuid": "q1", "problem": "What is 3 + 4?", "answer": "7", "completion": GOOD,
+             "finish_reason": "stop", "completion_tokens": 21, "prompt_tokens": 9},
+            {"uuid": "q1", "problem": "What is 3 + 4?", "answer": "7", "completion": "<think>\n3 + 4 = 7, so",
+             "finish_reason": "length", "completion_tokens": 10, "prompt_tokens": 9}]
+    result = factory("verify", "--recipe", "math", "--input", str(write_jsonl(tmp_path / "t.jsonl", rows)),
+                     "--out", str(tmp_path / "run"), "--log-json")
+    assert result.returncode == 0, result.stderr + result.stdout
+    ds = load_dataset(str(tmp_path / "run"))
+    accepted, rejected = ds["accepted"][0], ds["rejected"][0]
+    assert accepted["prompt_id"] == rejected["prompt_id"] == "q1"
+    assert (accepted["completion_tokens"], accepted["prompt_tokens"]) == (21, 9)
+    assert rejected["finish_reason"] == "length" and "format:truncated" in rejected["rejection_reasons"]
+
+
+def test_samples_without_ids_are_one_prompt_in_verify_and_curate(tmp_path):
+    """Adjacent rows without ids sharing problem and gold are the samples of one prompt, not duplicate prompts."""
+    rows = [{k: v for k, v in row.items() if k != "id"} for row in traces(4)]
+    inp = write_jsonl(tmp_path / "t.jsonl", rows)
+    for command in ("verify", "curate"):
+        result = factory(command, "--recipe", "tiny", "--input", str(inp), "--out", str(tmp_path / command),
+                         "--log-json", "--set", "prompts.dedup={exact: true}")
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout.splitlines()[-1])
+        assert summary["prompts"] == 1 and summary["funnel"]["generated"] == 4, summary
+        assert summary["dropped_prompts"] == {}
+
+
+def test_curate_applies_the_prompt_filters_and_verify_does_not(tmp_path):
+    rows = traces(4)
+    rows[2:] = [{**row, "id": "again"} for row in rows[2:]]  # the same problem under another id
+    inp = write_jsonl(tmp_path / "t.jsonl", rows)
+    counts = {}
+    for command in ("verify", "curate"):
+        result = factory(command, "--recipe", "tiny", "--input", str(inp), "--out", str(tmp_path / command),
+                         "--log-json", "--set", "prompts.dedup={exact: true}")
+        assert result.returncode == 0, result.stderr
+        counts[command] = json.loads(result.stdout.splitlines()[-1])["prompts"]
+    assert counts == {"verify": 2, "curate": 1}
+
+
+def test_factory_shards_are_accepted_as_verify_input(tmp_path):
+    """A downloaded factory dataset: Parquet rows whose `completion` is the chat form and whose id is `prompt_id`."""
+    first = factory("verify", "--recipe", "tiny", "--input", str(write_jsonl(tmp_path / "t.jsonl", traces())),
+                    "--out", str(tmp_path / "a"), "--log-json")
+    assert first.returncode == 0, first.stderr
+    table = pa.concat_tables([pq.read_table(p) for p in sorted((tmp_path / "a" / "data").glob("*/part-*.parquet"))
+                              if "pairs" not in str(p)])
+    # the factory's columns, `answer` (the sample's own answer) among them; samples of a prompt adjacent
+    pq.write_table(table.sort_by([("prompt_id", "ascending"), ("sample_index", "ascending")]),
+                   tmp_path / "downloaded.parquet")
+    again = factory("verify", "--recipe", "tiny", "--input", str(tmp_path / "downloaded.parquet"),
+                    "--out", str(tmp_path / "b"), "--log-json")
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout.splitlines()[-1])
+    assert summary["funnel"]["generated"] == 6 and summary["funnel"]["accepted"] == 4 and not summary["skipped_prompts"]
+
+
+def test_verify_of_a_run_folder_reads_only_committed_shards(tmp_path):
+    first = factory("verify", "--recipe", "tiny", "--input", str(write_jsonl(tmp_path / "t.jsonl", traces())),
+                    "--out", str(tmp_path / "a"), "--log-json")
+    assert first.returncode == 0, first.stderr
+    stray = tmp_path / "a" / "data" / "accepted" / "part-00099.parquet"
+    pq.write_table(pq.read_table(next((tmp_path / "a" / "data" / "accepted").glob("part-*.parquet"))), stray)
+    again = factory("verify", "--recipe", "tiny", "--input", str(tmp_path / "a"), "--out", str(tmp_path / "b"),
+                    "--log-json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout.splitlines()[-1])["funnel"]["generated"] == 6
+
+
+@pytest.mark.parametrize("command", ["verify", "curate"])
+def test_help_says_what_each_command_does(command):
+    result = factory(command, "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    if command == "verify":
+        assert "no prompt filter" in text
+    else:
+        assert "prompt filters" in text and "decontamination" in text
