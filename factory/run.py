@@ -326,6 +326,9 @@ def _run(recipe: Recipe, source: PromptStream, runtime: Runtime, out: str | Path
             plan.stream.gold.flush(folder.meta)
             summary = committer.summary()
             finish_run(folder, plan, summary, runtime.versions(), committer.wall())
+            if summary["complete"]:  # the HTML view of the finished run; a failure there is only a warning
+                from factory.output.report import write_run_report
+                write_run_report(out, progress.event)
         finally:
             progress.close()
     return RunResult(out, summary)
