@@ -6,6 +6,7 @@
   var COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
                 "#9c755f", "#bab0ac"];
   Chart.defaults.animation = false;  // a static page: draw once
+  Chart.defaults.maintainAspectRatio = false;  // fill the fixed-height boxes of the stylesheet
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -42,7 +43,7 @@
   var colors = ["#555"].concat(reasons.map(function (r) { return colorOf(r.split(":")[0]); }), ["#59a14f", "#2e7d32", "#1b5e20"]);
   document.getElementById("funnel").parentNode.style.height = (60 + 24 * labels.length) + "px";
   chart("funnel", {type: "bar", data: {labels: labels, datasets: [{label: "samples", data: values, backgroundColor: colors}]},
-    options: {indexAxis: "y", maintainAspectRatio: false, plugins: {legend: {display: false}}}});
+    options: {indexAxis: "y", plugins: {legend: {display: false}}}});
   if (verifiers.length) {
     var allReasons = [];
     verifiers.forEach(function (v) { Object.keys(D.per_verifier[v]).forEach(function (r) { if (allReasons.indexOf(r) < 0) allReasons.push(r); }); });
