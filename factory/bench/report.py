@@ -3,7 +3,8 @@
 Builds a synthetic run folder of `--rows` samples (default 1,000,000) laid out exactly as a run writes it: one
 accepted, rejected and pairs shard per unit of 256 prompts x 8 samples with the real Arrow schemas, unit markers
 with their stats, stats.json, manifest.json and recipe.resolved.yaml. Rows are drawn from a pool of real verdicts
-(the real verifiers judged a handful of traces of varied length) so every reason's evidence is there to find. Then
+(the real verifiers judged a handful of traces of 0.2 to 15 KB) so every reason's evidence is there to find; each
+row's text is made unique (its id appended), so the shards hold as many distinct bytes as real traces would. Then
 `build_report` runs on it `--repeats` times and the median build time, the page's size and the peak memory are
 printed. Figures go here, never into tests.
 """
@@ -66,6 +67,15 @@ def template_rows() -> tuple[list[dict], list[dict]]:
     return accepted, rejected
 
 
+def unique_texts(completion: pa.ListArray, ids: pa.Array) -> pa.ListArray:
+    """Each row's completion ends with its id, so no two rows share a text: Parquet cannot dictionary-encode the
+    column away, and the scan decodes as many bytes as a real run's unique traces would make it."""
+    messages = completion.flatten()
+    content = pc.binary_join_element_wise(messages.field("content"), ids, "\n")
+    return pa.ListArray.from_arrays(completion.offsets, pa.StructArray.from_arrays(
+        [messages.field("role"), content], fields=list(messages.type)))
+
+
 def write_unit(root: Path, unit: int, accepted: pa.Table, rejected: pa.Table, pair: dict) -> dict:
     """One unit's shards and marker; rows cycle through the templates with their ids rewritten."""
     rows = {"accepted": [], "rejected": []}
@@ -89,6 +99,8 @@ def write_unit(root: Path, unit: int, accepted: pa.Table, rejected: pa.Table, pa
         for name, values in (("id", pa.array([i[0] for i in items])), ("prompt_id", pa.array([i[1] for i in items])),
                              ("sample_index", pa.array([i[2] for i in items], pa.int32()))):
             table = table.set_column(table.schema.get_field_index(name), table.schema.field(name), values)
+        table = table.set_column(table.schema.get_field_index("completion"), table.schema.field("completion"),
+                                 unique_texts(table["completion"].combine_chunks(), table["id"].combine_chunks()))
         stats["completion_tokens"] += pc.sum(table["completion_tokens"]).as_py() or 0
         stats["prompt_tokens"] += pc.sum(table["prompt_tokens"]).as_py() or 0
         if split == "rejected":
