@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
         root = args.work or Path(tmp) / "run"
         started = time.monotonic()
-        if not (root / "stats.json").is_file():
+        made = not (root / "stats.json").is_file()
+        if made:
             build_folder(root, args.rows)
         shards = sum(p.stat().st_size for p in (root / "data").rglob("*.parquet"))
         print(f"run folder: {root} ({args.rows:,} rows asked, {shards / 2**20:.0f} MiB of shards, "
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"rows: {generated:,}; report build: median {statistics.median(times):.2f} s of {args.repeats} "
               f"({', '.join(f'{t:.2f}' for t in times)}); report size {page.stat().st_size / 2**20:.2f} MiB; "
-              f"peak RSS {peak:.0f} MiB (this process, folder making included)")
+              f"peak RSS {peak:.0f} MiB" + (" (folder making included)" if made else ""))
     return 0
 
 
