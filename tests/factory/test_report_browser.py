@@ -138,3 +138,23 @@ def test_report_opens_offline_with_funnel_and_evidence(report, browser, tmp_path
                                            ".then(function () { done('sent'); }, function (e) { done(String(e)); });")
     assert refused != "sent"
     assert any("Content Security Policy" in e["message"] for e in browser.get_log("browser"))
+
+
+def test_judge_calibration_is_shown_when_the_run_has_one(report, browser, tmp_path):
+    from factory.output.report import build_report
+
+    stats = json.loads((report / "stats.json").read_text())
+    folder = tmp_path / "run"
+    shutil.copytree(report, folder)
+    calibration = [{"judge_score": 1, "samples": 40, "verifier_agreement": 0.92},
+                   {"judge_score": 0, "samples": 12, "verifier_agreement": 0.75}]
+    (folder / "stats.json").write_text(json.dumps({**stats, "judge": {"model": "j", "calibration": calibration}}))
+    page = build_report(folder)
+    browser.get(page.resolve().as_uri())
+    WebDriverWait(browser, 30).until(lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "1")
+    judge = browser.find_element("id", "judge")
+    assert judge.is_displayed()
+    rows = [[c.text for c in r.find_elements("css selector", "th, td")]
+            for r in judge.find_elements("css selector", "table:first-of-type tr")]
+    assert rows[:3] == [["judge_score", "samples", "verifier_agreement"], ["1", "40", "0.92"], ["0", "12", "0.75"]]
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
