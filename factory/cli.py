@@ -267,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
         _report_error(args, f"{exc or 'interrupted'}; committed units are kept, rerun the same command to resume")
         return EXIT_INCOMPLETE
     except Exception as exc:  # noqa: BLE001 - a batch job needs a clear last line and a non-zero exit
+        stop = _stop_behind(exc)
+        if stop is not None:  # the signal landed inside a library call that wrapped it (Ray's SystemError, ...)
+            _report_error(args, f"{stop}; committed units are kept, rerun the same command to resume")
+            return EXIT_INCOMPLETE
         _report_error(args, f"{type(exc).__name__}: {exc}; committed units are kept, rerun to resume")
         if os.environ.get("FACTORY_DEBUG"):
             raise
@@ -274,6 +278,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _stop_behind(exc: BaseException) -> BaseException | None:
+    """The SIGTERM/SIGINT stop that caused `exc`, if any: a stop raised inside a C extension comes back wrapped
+    (`SystemError: ... returned a result with an exception set`, its cause the stop)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (StopRequested, KeyboardInterrupt)):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _report_error(args: argparse.Namespace, error: object) -> None:

@@ -137,3 +137,56 @@ def test_help_says_what_each_command_does(command):
         assert "no prompt filter" in text
     else:
         assert "prompt filters" in text and "decontamination" in text
+
+
+def test_sigterm_during_verify_is_a_stop_never_a_verdict(tmp_path):
+    """SIGTERM lands while verifiers run: exit 1 within seconds, a plain message, and no sample recorded as
+    `verifier_error` (a stop used to be caught by a verifier's broad except and stored as its verdict)."""
+    import signal
+    import time
+
+    # long traces, so that most of the time (and most signals) fall inside the verifiers
+    reasoning = " ".join(f"Step {k}: we check the sum again, carrying the tens where needed." for k in range(60))
+    rows = [{"id": f"p{i // 4:05d}", "problem": f"What is {i // 4} + 1?", "answer": str(i // 4 + 1),
+             "completion": f"<think>\n{reasoning} So {i // 4} + 1 = {i // 4 + 1} (sample {i % 4}).\n</think>\n\n"
+                           f"The answer is \\boxed{{{i // 4 + 1}}}."} for i in range(8_000)]
+    inp = write_jsonl(tmp_path / "t.jsonl", rows)
+    out = tmp_path / "run"
+    env = {**os.environ, **OFFLINE, "PYTHONPATH": str(PROJECT_ROOT)}
+    args = [sys.executable, "-m", "factory.cli", "verify", "--recipe", "tiny", "--input", str(inp), "--out", str(out),
+            "--log-json", "--set", "output.prompts_per_shard=20"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    units = out / ".factory" / "units"
+    deadline = time.monotonic() + 300
+    while not (units.is_dir() and len(list(units.glob("*.json"))) >= 2):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(1.0)  # a unit takes seconds: the signal lands mid-unit, inside the verifiers, not at a commit
+    proc.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    stdout, stderr = proc.communicate(timeout=60)
+    waited = time.monotonic() - sent
+    assert proc.returncode == 1, stderr[-2000:]
+    assert waited < 20, f"verify ran on for {waited:.1f} s after SIGTERM"
+    last = json.loads(stdout.splitlines()[-1])
+    assert last["event"] == "error" and last["message"].startswith("stopped by SIGTERM"), last
+    committed = [r for p in sorted((out / "data").glob("*/part-*.parquet")) if "pairs" not in str(p)
+                 for r in pq.read_table(p, columns=["rejection_reasons"]).to_pylist()]
+    assert committed and not any("verifier_error" in " ".join(r["rejection_reasons"]) for r in committed)
+
+
+def test_a_stop_wrapped_by_a_c_extension_reads_as_a_stop(monkeypatch, capsys):
+    """A signal landing inside Ray's Cython code comes back as `SystemError: ... returned a result with an exception
+    set`, its cause the stop: the user reads "stopped by SIGTERM", exit 1, not the SystemError."""
+    import factory.cli as cli
+
+    def wrapped(args):
+        try:
+            raise cli.StopRequested("stopped by SIGTERM")
+        except cli.StopRequested as stop:
+            raise SystemError("<cyfunction CoreWorker.wait> returned a result with an exception set") from stop
+
+    monkeypatch.setattr(cli, "_run", wrapped)
+    assert cli.main(["generate", "--recipe", "tiny"]) == cli.EXIT_INCOMPLETE
+    err = capsys.readouterr().err
+    assert err.startswith("error: stopped by SIGTERM") and "SystemError" not in err

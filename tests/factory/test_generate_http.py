@@ -99,6 +99,15 @@ def test_kill_9_then_rerun_reuses_every_journaled_answer(server, tmp_path):
         proxy.reset_log()
         rerun = subprocess.run(command(proxy, server.model, out), capture_output=True, text=True, timeout=900)
         assert rerun.returncode == 0, rerun.stderr[-3000:]
+        # Engine counters add up over invocations, like the wall time: the rerun's own requests, plus those the
+        # first invocation had recorded by its last commit (before, stats.json held the last invocation's only).
+        engine = json.loads((out / "stats.json").read_text())["engine"]
+        rerun_requests = len(proxy.forwarded())
+        assert engine["requests_sent"] > rerun_requests, (engine, rerun_requests)
+        assert engine["reused_from_journal"] > 0
+        shown = subprocess.run([sys.executable, "-m", "factory.cli", "stats", str(out)], capture_output=True,
+                               text=True, timeout=120)
+        assert f"requests_sent {engine['requests_sent']}" in shown.stdout, shown.stdout
         for record in proxy.forwarded():
             start, end = (int(x) for x in record.sample_range.split("-"))
             resent = {(ids[record.user], i) for i in range(start, end)} & set(journaled)
