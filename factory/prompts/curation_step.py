@@ -34,10 +34,8 @@ def make_curator(recipe: Recipe) -> Any:
     if settings.decontaminate is None and settings.dedup is None:
         return None
     from factory.prompts.curation import PromptCurator
-    from factory.prompts.curation.settings import parse_decontaminate, parse_dedup
 
     try:
-        return PromptCurator(parse_decontaminate(settings.decontaminate, "prompts.decontaminate"),
-                             parse_dedup(settings.dedup, "prompts.dedup"))
+        return PromptCurator(settings.decontaminate, settings.dedup)
     except (ValueError, OSError) as exc:  # a benchmark file that is missing, empty or lacks its column
         raise SourceError(f"prompts.decontaminate: {exc}") from exc

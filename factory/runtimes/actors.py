@@ -68,7 +68,7 @@ class VerificationActor:
         started = time.monotonic()
         result = verify_unit(self.verifiers, prompts, completions, selection=self.selection,
                              keep_rejected=self.output.keep_rejected, run_info=self.run_info,
-                             pairs=self.output.pair_settings(), known=self._known.pop(unit, None))
+                             pairs=self.output.pairs, known=self._known.pop(unit, None))
         return unit, result, time.monotonic() - started
 
     def close(self) -> None:

@@ -38,7 +38,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy, Place
 from factory.engines import EngineSpec
 from factory.engines.base import SamplingConfig
 from factory.paths import resolve_model
-from factory.recipe import Recipe, http_settings
+from factory.recipe import Recipe
 from factory.prompts.unit_stream import WorkUnit
 from factory.runtimes.base import CommitFn, EventFn, PreflightError, Runtime
 from factory.runtimes.adaptive import AdaptiveSettings, AdaptiveUnit
@@ -135,9 +135,10 @@ class RayRuntime(Runtime):
     def _check_teacher(recipe: Recipe) -> None:
         """An HTTP teacher is asked for its models once, from the driver: a wrong address, key or model name
         stops the run here, before any folder is touched or any prompt is sent."""
-        from factory.engines.openai_engine import OpenAIEngine, TeacherConfigError, TeacherUnavailableError
+        from factory.engines.openai_engine import (HTTPSettings, OpenAIEngine, TeacherConfigError,
+                                                   TeacherUnavailableError)
 
-        engine = OpenAIEngine(recipe.generation.model, http_settings(recipe.generation), None)
+        engine = OpenAIEngine(recipe.generation.model, HTTPSettings.of(recipe.generation), None)
         try:
             engine.preflight()
         except (TeacherConfigError, TeacherUnavailableError) as exc:
@@ -153,7 +154,7 @@ class RayRuntime(Runtime):
         self._check_feasible(recipe)
         self._sampling = SamplingConfig.of(recipe.generation)
         adaptive = recipe.generation.adaptive
-        self._adaptive = (AdaptiveSettings(adaptive["target_accepted"], adaptive["round_n"], recipe.generation.n)
+        self._adaptive = (AdaptiveSettings(adaptive.target_accepted, adaptive.round_n, recipe.generation.n)
                           if adaptive else None)
         # vLLM sizes its CPU thread pool from OMP_NUM_THREADS, which Ray pins to the actor's CPU share.
         env = {"OMP_NUM_THREADS": str(os.cpu_count() or 1), "VLLM_LOGGING_LEVEL":
@@ -193,7 +194,9 @@ class RayRuntime(Runtime):
     def _engine_spec(self, recipe: Recipe, state_dir: Path) -> EngineSpec:
         g, res = recipe.generation, recipe.resources
         if g.engine == "openai":
-            return EngineSpec("openai", g.model, http=http_settings(g), journal_dir=state_dir / "journal")
+            from factory.engines.openai_engine import HTTPSettings
+
+            return EngineSpec("openai", g.model, http=HTTPSettings.of(g), journal_dir=state_dir / "journal")
         kwargs = dict(res.engine_kwargs)
         if self._placement(recipe).uses_group:
             kwargs.setdefault("distributed_executor_backend", "ray")  # the workers go into the engine's group

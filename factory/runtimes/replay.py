@@ -45,7 +45,7 @@ class ReplayRuntime(Runtime):
             started = time.monotonic()
             result = verify_unit(self._verifiers, prompts, completions, selection=self._recipe.selection,
                                  keep_rejected=self._recipe.output.keep_rejected, run_info=self._run_info,
-                                 pairs=self._recipe.output.pair_settings())
+                                 pairs=self._recipe.output.pairs)
             commit(unit, result, {"verify": round(time.monotonic() - started, 3)})
 
     def close(self) -> None:

@@ -21,21 +21,13 @@ import random
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from factory.recipe import PassRateBand
 from verifiers.types import Completion
 
 DUPLICATE = "duplicate_completion"
 OUTSIDE_BAND = "outside_pass_rate_band"
 NOT_SELECTED = "not_selected"
-DEFAULT_PAIR_REASONS = ("wrong_answer", "wrong_output", "runtime_error")
 """Rejection reasons that make a sample the "rejected" side of a pair: a wrong math answer, failed code tests."""
-
-
-@dataclass
-class PairSettings:
-    per_prompt: int = 1
-    """Pairs per prompt at most (each rejected sample is used once; chosen samples are reused in turn)."""
-    rejected_reasons: list[str] = field(default_factory=lambda: list(DEFAULT_PAIR_REASONS))
-    """Reasons (`wrong_answer`, or qualified `math:wrong_answer`) that qualify a sample as the rejected side."""
 
 
 def select_accepted(prompt_id: str, accepted: Sequence[Completion], max_keep: int, strategy: str) -> set[int]:
@@ -67,11 +59,11 @@ def duplicate_indices(passed: Sequence[Completion]) -> set[int]:
     return duplicates
 
 
-def in_band(passed: int, samples: int, band: dict[str, float] | None) -> bool:
+def in_band(passed: int, samples: int, band: PassRateBand | None) -> bool:
     if not band or samples == 0:
         return True
     rate = passed / samples
-    return band.get("min", 0.0) <= rate <= band.get("max", 1.0)
+    return band.min <= rate <= band.max
 
 
 def choose_pairs(kept: Sequence[Completion], wrong: Sequence[Completion],

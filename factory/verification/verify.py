@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from factory.recipe import Selection, VerifierSpec
-from factory.verification.selection import (DUPLICATE, NOT_SELECTED, OUTSIDE_BAND, PairSettings, choose_pairs,
+from factory.recipe import Pairs, Selection, VerifierSpec
+from factory.verification.selection import (DUPLICATE, NOT_SELECTED, OUTSIDE_BAND, choose_pairs,
                                duplicate_indices, in_band, qualifies_for_pair, select_accepted)
 from factory.stats import new_unit_stats
 from factory.output.rows import PAIRS_SPLIT, build_pair, build_row, row_id, unwritable_field
@@ -76,7 +76,7 @@ def verify_unit(
     selection: Selection,
     keep_rejected: bool,
     run_info: dict[str, Any],
-    pairs: PairSettings | None = None,
+    pairs: Pairs | None = None,
     known: dict[tuple[str, int], list[Verdict]] | None = None,
 ) -> UnitResult:
     """Verify, select and build rows for one unit. Every completion lands in exactly one split (or is dropped

@@ -60,7 +60,8 @@ def test_a_recipe_with_adaptive_settings_is_checked():
     from factory.recipe import RecipeError, load_recipe
 
     recipe = load_recipe("tiny", ["generation.adaptive={target_accepted: 4, round_n: 2}"])
-    assert recipe.generation.adaptive == {"target_accepted": 4, "round_n": 2}
+    adaptive = recipe.generation.adaptive
+    assert (adaptive.target_accepted, adaptive.round_n) == (4, 2)
     with pytest.raises(RecipeError, match="generation.adaptive"):
         load_recipe("tiny", ["generation.adaptive={target_accepted: 4, round_n: 9}"])
     with pytest.raises(RecipeError, match="generation.adaptive"):

@@ -102,6 +102,47 @@ def test_function_level_imports_are_seen(tmp_path):
     assert {"factory.output.rows", "verifiers.base"} <= imports_of(module)
 
 
+# factory/'s folders in the order of the flow (DESIGN.md): a folder imports only folders before it. The root modules
+# paths, stats and progress are leaves; run composes the folders; cli only maps flags onto run.
+FLOW = ["factory", "factory.paths", "factory.stats", "factory.progress", "factory.recipe", "factory.prompts",
+        "factory.engines", "factory.output", "factory.verification", "factory.runtimes", "factory.run", "factory.cli"]
+TOOLS = ("factory.bench", "factory.tiny_teacher", "factory.setup_venv")
+
+
+def folder_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "factory" or module.startswith(TOOLS):
+        return None
+    return ".".join(parts[:2])
+
+
+def folder_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for module, imports in import_graph().items():
+        source = folder_of(module)
+        if source is None:
+            continue
+        graph.setdefault(source, set())
+        graph[source] |= {f for f in map(folder_of, imports) if f is not None and f != source}
+    return graph
+
+
+def test_factory_folders_follow_the_flow():
+    """Every folder (and root module) is placed in the flow, and no folder imports one that comes after it: no
+    upward arrow, so no circle at folder level either."""
+    graph = folder_graph()
+    unplaced = sorted(set(graph) - set(FLOW))
+    assert not unplaced, f"place these in FLOW (tests/factory/test_layout.py): {unplaced}"
+    upward = sorted((a, b) for a, targets in graph.items() for b in targets if FLOW.index(b) > FLOW.index(a))
+    assert not upward, f"imports against the flow: {upward}"
+
+
+def test_the_recipe_imports_no_feature_module():
+    """Settings are declared in factory/recipe; the features read them, never the other way round."""
+    graph = folder_graph()
+    assert graph["factory.recipe"] <= {"factory", "factory.paths"}, graph["factory.recipe"]
+
+
 def test_heavy_dependencies_sit_behind_one_module():
     owners = {"vllm": {"factory/engines/vllm_engine.py"}, "ray": {"factory/runtimes/ray_runtime.py"},
               "httpx": {"factory/engines/openai_engine.py"}, "sympy": None, "langdetect": {"verifiers/language.py"},

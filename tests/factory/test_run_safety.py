@@ -212,10 +212,10 @@ def test_stats_cover_the_whole_run_across_invocations(tmp_path):
 
 @pytest.mark.parametrize("override,needle", [
     ("generation.n=[1,", "not valid YAML"),
-    ("prompts.columns=[a, b]", "prompts'.columns: must be a mapping"),
-    ("generation.temperature=5", "generation'.temperature: must be <= 2"),
+    ("prompts.columns=[a, b]", "prompts.columns': must be a mapping"),
+    ("generation.temperature=5", "generation.temperature': must be <= 2"),
     ("generation.temperature=.inf", "must be a finite number"),
-    ("generation.n=100000000000000000000", "generation'.n: must be <= 100000"),
+    ("generation.n=100000000000000000000", "generation.n': must be <= 100000"),
     ("limit=true", "key 'limit': must be a number"),
     ("selection.pass_rate={min: 0.9, max: 0.1}", "selection.pass_rate"),
     ("output.pairs={per_prompt: 0}", "output.pairs.per_prompt"),
@@ -299,4 +299,4 @@ def test_verifier_parameters_are_checked_by_the_verifier_when_the_recipe_loads(t
     path.write_text(f"name: r\nextends: tiny\nverifiers: [{{name: format}}, {{name: math, params: {params}}}]\n")
     with pytest.raises(RecipeError) as info:
         load_recipe(str(path))
-    assert str(path) in str(info.value) and "verifiers[1]'.params" in str(info.value) and needle in str(info.value)
+    assert str(path) in str(info.value) and "verifiers[1].params'" in str(info.value) and needle in str(info.value)

@@ -26,16 +26,26 @@ from factory.prompts.curation.benchmarks import KNOWN_BENCHMARKS, Benchmark, loa
 from factory.prompts.curation.decontaminate import BenchmarkIndex, Contamination
 from factory.prompts.curation.dedup import ExactDedup, NearDedup
 from factory.prompts.curation.normalize import dedup_texts, normalize_text, normalize_texts
-from factory.prompts.curation.settings import (BenchmarkRef, Decontaminate, Dedup, parse_benchmark_ref,
-                                       parse_decontaminate, parse_dedup)
+from factory.recipe.fields import build_section
+from factory.recipe.sections import BenchmarkRef, Decontaminate, Dedup
 
 __all__ = [
     "KNOWN_BENCHMARKS", "REASONS", "BenchmarkIndex", "BenchmarkRef", "Decontaminate", "Dedup", "Dropped",
     "PromptCurator", "curate_frame", "dedup_texts", "load_benchmarks", "normalize_text", "normalize_texts",
-    "parse_benchmark_ref", "parse_decontaminate", "parse_dedup",
+    "parse_decontaminate", "parse_dedup",
 ]
 
 REASONS = ("contaminated", "duplicate_prompt", "near_duplicate_prompt")
+
+
+def parse_decontaminate(data: Any, where: str) -> Decontaminate | None:
+    """A decontamination setting from its recipe mapping (None: none), checked as a recipe's is."""
+    return None if data is None else build_section(Decontaminate, data, f"{where}: key 'decontaminate'")
+
+
+def parse_dedup(data: Any, where: str) -> Dedup | None:
+    """A prompt dedup setting from its recipe mapping (None: none), checked as a recipe's is."""
+    return None if data is None else build_section(Dedup, data, f"{where}: key 'dedup'")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from factory.prompts.curation.settings import BenchmarkRef
+from factory.recipe.sections import BenchmarkRef
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

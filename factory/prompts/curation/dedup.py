@@ -19,7 +19,7 @@ import hashlib
 from typing import Any
 
 from factory.prompts.curation.normalize import tokens_of
-from factory.prompts.curation.settings import Dedup
+from factory.recipe.sections import Dedup
 
 
 def text_digest(normalized: str) -> bytes:

@@ -1,0 +1,344 @@
+"""Every recipe section, declared once: each field with its type, default, bounds and meaning beside it.
+
+The pipeline's modules read these objects; none of them parses YAML. Nested sections (`prompts.decontaminate`,
+`generation.http`, `selection.pass_rate`, `output.pairs`, ...) are declared the same way and built by the same
+validator (`factory.recipe.fields.build_section`). Standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from factory.recipe.fields import GIVEN, REQUIRED, RecipeError, bounded, child, choice
+
+BENCHMARK_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
+SELECTION_REASONS = ("not_selected", "duplicate_completion", "outside_pass_rate_band")
+"""Reasons selection gives to samples that passed every verifier (right answers, never a pair's rejected side)."""
+DEFAULT_PAIR_REASONS = ("wrong_answer", "wrong_output", "runtime_error")
+
+
+def section_default(cls: type) -> Any:
+    """A default-valued nested section, recorded as given empty (so it adds nothing to a fingerprint)."""
+    def make() -> Any:
+        instance = cls()
+        object.__setattr__(instance, GIVEN, {})
+        return instance
+    return field(default_factory=make)
+
+
+def looks_like_file(text: str) -> bool:
+    """A plain benchmark string names a file if it has a benchmark file suffix or exists on disk."""
+    return text.lower().endswith(BENCHMARK_SUFFIXES) or Path(text).is_file()
+
+
+@dataclass
+class BenchmarkRef:
+    """One entry of `prompts.decontaminate.against`: a local file or a Hub dataset. Exactly one of `path`, `hub_id`.
+    A plain string is a path if it ends in .jsonl/.json/.parquet/.csv or names an existing file, else a Hub id or a
+    known short name (`MATH-500`, `AIME-2024`, ...)."""
+
+    path: str | None = None
+    """A local .jsonl, .json (a list of records), .parquet or .csv file; relative paths are resolved against the
+    working folder, then the project root."""
+    hub_id: str | None = None
+    """A Hugging Face dataset id, read with `datasets.load_dataset` (needs a network or the local Hub cache). The ids
+    in `factory.prompts.curation.benchmarks.KNOWN_BENCHMARKS` (and their short names) bring their column, config
+    and split."""
+    config: str | None = None
+    """The Hub dataset's configuration (e.g. `gpqa_diamond`; LiveCodeBench's version tag); default from the
+    known-benchmark table, else none."""
+    split: str | None = None
+    """The Hub dataset's split; default from the known-benchmark table, else `test`."""
+    column: str | None = None
+    """The column holding the problem text; default from the known-benchmark table, else `problem`."""
+    name: str | None = None
+    """The name shown in manifest.json and the funnel; default: the known benchmark's name, else the file's stem or
+    the last part of the Hub id."""
+
+    @staticmethod
+    def coerce(data: Any, where: str) -> Any:
+        if isinstance(data, str):
+            if not data.strip():
+                raise RecipeError(f"{where}: an empty benchmark name")
+            return {"path": data} if looks_like_file(data) else {"hub_id": data}
+        return data
+
+    def check(self, where: str) -> None:
+        if (self.path is None) == (self.hub_id is None):
+            raise RecipeError(f"{where}: give exactly one of 'path' and 'hub_id'")
+
+
+@dataclass
+class Decontaminate:
+    """Drop prompts that share a normalised word n-gram with a benchmark problem, before any generation."""
+
+    against: list[BenchmarkRef] = field(default_factory=list)
+    """The benchmarks, at least one (a single entry may be given without the list)."""
+    ngram: int = bounded(8, 1, 64)
+    """Word n-gram length. A text shorter than `ngram` words is compared whole (equal after normalisation). 8 is a
+    common choice (13 in GPT-3's report): shorter catches more rewording but also shared boilerplate."""
+
+    @staticmethod
+    def coerce(data: Any, where: str) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("against"), (str, dict)):
+            return {**data, "against": [data["against"]]}
+        return data
+
+    def check(self, where: str) -> None:
+        if not self.against:
+            raise RecipeError(f"{child(where, 'against')}: must be a non-empty list of benchmark files or Hub ids")
+
+
+@dataclass
+class Dedup:
+    """Drop repeated prompts, before any generation; the first prompt of each group (source order) is kept."""
+
+    exact: bool = True
+    """Drop prompts whose normalised text equals an earlier prompt's."""
+    near: bool = False
+    """Also drop near-duplicates: MinHash LSH over word shingles (datasketch), estimated Jaccard >= `threshold`."""
+    threshold: float = bounded(0.8, 0, 1, lo_open=True)
+    """Jaccard similarity of the shingle sets at which two prompts are near-duplicates."""
+    num_perm: int = bounded(128, 16, 1024)
+    """MinHash permutations: more is a finer Jaccard estimate (standard error about sqrt(J(1-J)/num_perm), 0.03 at
+    128) and a slower index."""
+    shingle: int = bounded(3, 1, 16)
+    """Word shingle size. With 3, one changed word in a 40-word problem leaves a Jaccard of about 0.85; with 5
+    about 0.76. A text shorter than this is one shingle."""
+
+
+@dataclass
+class PromptSource:
+    path: str | None = None
+    """Local JSONL or Parquet file (relative paths: the working folder first, then the project root)."""
+    hub_id: str | None = None
+    """A Hugging Face dataset id, read with `datasets.load_dataset(hub_id, config, split=split)` (needs a network)."""
+    config: str | None = None
+    """The Hub dataset's configuration name, if it has several."""
+    split: str = "train"
+    """The Hub dataset's split."""
+    revision: str | None = None
+    """The Hub dataset's revision (a commit or tag); recorded in the run's identity (default: what the Hub serves)."""
+    columns: dict[str, str] = field(default_factory=lambda: {"id": "id", "problem": "problem", "gold": "answer"})
+    """Our field -> the dataset's column: `problem` and `gold` required, `id` optional (row numbers are used when it
+    is absent), `language` optional (a per-prompt language code for the language verifier)."""
+    keep_columns: list[str] = field(default_factory=list)
+    """Further source columns copied into each output row's `metadata` (nothing else of the source is kept)."""
+    decontaminate: Decontaminate | None = None
+    """Drop prompts that share a word n-gram with a benchmark, before any generation (see `Decontaminate`)."""
+    dedup: Dedup | None = None
+    """Drop duplicate prompts before generation (see `Dedup`)."""
+
+    def check(self, where: str) -> None:
+        if bool(self.path) == bool(self.hub_id):
+            raise RecipeError(f"{where}: set exactly one of 'path' and 'hub_id'")
+        known = {"id", "problem", "gold", "language"}
+        if "problem" not in self.columns or "gold" not in self.columns:
+            raise RecipeError(f"{child(where, 'columns')}: must map 'problem' and 'gold'")
+        if set(self.columns) - known:
+            raise RecipeError(f"{child(where, 'columns')}: unknown field(s) {sorted(set(self.columns) - known)} (map id, "
+                              "problem, gold, language; copy other columns with prompts.keep_columns)")
+
+
+@dataclass
+class Template:
+    system_prompt: str | None = None
+    """System turn; R1 recommends none (all instructions in the user turn)."""
+    user_template: str = "{problem}"
+    """The user turn, `str.format`-ed with `problem` (write literal braces as `{{}}`)."""
+
+    def check(self, where: str) -> None:
+        try:
+            self.user_template.format(problem="x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise RecipeError(f"{child(where, 'user_template')}: must use only {{problem}} ({exc!r}); write literal braces "
+                              "as {{}}") from exc
+
+
+@dataclass
+class HTTPClient:
+    """How the OpenAI-compatible client behaves (`generation.http`); the endpoint itself is in `generation`."""
+
+    request_timeout_s: float = bounded(600.0, 0, None, lo_open=True)
+    """Whole-request deadline in seconds; a long reasoning trace without streaming needs minutes."""
+    connect_timeout_s: float = bounded(10.0, 0, None, lo_open=True)
+    """TCP/TLS connect timeout in seconds."""
+    max_retries: int = bounded(6, 0, 100)
+    """Retries after the first attempt of one request; then the request fails its unit."""
+    backoff_base_s: float = bounded(1.0, 0)
+    """First retry waits 0.5-1x this, doubling each retry."""
+    backoff_max_s: float = bounded(60.0, 0)
+    """Cap on one backoff wait (>= backoff_base_s)."""
+    retry_after_max_s: float = bounded(600.0, 0)
+    """Longest `Retry-After` honoured; a server asking for more waits this long, then retries."""
+    max_n_per_request: int = bounded(16, 1, 1024)
+    """Largest `n` sent in one request; 1 never sends `n` (for servers that reject it)."""
+    max_tokens_field: str = choice("max_tokens", ("max_tokens", "max_completion_tokens"))
+    """Request field for the token budget: max_tokens, or max_completion_tokens (newer OpenAI models)."""
+    opens_think: bool = False
+    """True when the teacher's chat template opens the think block (R1 distills end the prompt with "<think>\\n"):
+    "<think>\\n" is put before every completion that lacks it. When False it is still put back before a completion
+    that closes a think block it never opened."""
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    """Extra request fields sent as is (e.g. vLLM's top_k or return_token_ids); part of the journal key."""
+    price_input_per_mtok: float | None = bounded(None, 0)
+    """USD per million prompt tokens, for estimated_cost_usd; None: no estimate."""
+    price_output_per_mtok: float | None = bounded(None, 0)
+    """USD per million completion tokens."""
+
+    def check(self, where: str) -> None:
+        if self.backoff_max_s < self.backoff_base_s:
+            raise RecipeError(f"{child(where, 'backoff_max_s')}: must be >= backoff_base_s ({self.backoff_base_s}), got "
+                              f"{self.backoff_max_s!r}")
+
+
+HTTP_TRANSPORT_KEYS = ("request_timeout_s", "connect_timeout_s", "max_retries", "backoff_base_s", "backoff_max_s",
+                       "max_n_per_request", "price_input_per_mtok", "price_output_per_mtok")
+"""How a teacher is reached, not what it writes: left out of the run's fingerprint. (`retry_after_max_s` is too,
+in truth, but it has been part of fingerprints since it was added: leaving it out now would orphan run folders.)"""
+
+
+@dataclass
+class Adaptive:
+    """Sample in rounds: every prompt gets `round_n` samples per round until `target_accepted` distinct samples
+    passed every verifier or it has `generation.n` (the cap) in all (see factory/runtimes/adaptive.py)."""
+
+    target_accepted: int = bounded(REQUIRED, 1, None)
+    """Distinct passing samples a prompt needs before it stops."""
+    round_n: int = bounded(REQUIRED, 1, None)
+    """Samples per prompt per round (at most `generation.n`)."""
+
+
+@dataclass
+class Generation:
+    engine: str = choice("vllm", ("vllm", "openai"))
+    """vllm: vLLM engines in Ray actors (`resources`); openai: an OpenAI-compatible HTTP server (`base_url`)."""
+    model: str = "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"
+    """Hub id or local folder of the teacher (vllm), or the served model name (openai)."""
+    base_url: str | None = None
+    """openai: the endpoint root with its version, e.g. http://127.0.0.1:8000/v1 (also `--base-url`)."""
+    api_key_env: str | None = None
+    """openai: the NAME of the environment variable holding the API key (the key is never written anywhere)."""
+    max_concurrency: int = bounded(16, 1, 4096)
+    """openai: requests in flight at once per engine actor."""
+    http: HTTPClient = section_default(HTTPClient)
+    """openai: the client's further settings (see `HTTPClient`)."""
+    n: int = bounded(8, 1, 100_000)
+    """Samples per prompt (one request with SamplingParams(n=...))."""
+    temperature: float = bounded(0.6, 0, 2)
+    """R1 recommends 0.5-0.7 (0.6) to avoid endless repetition or incoherent output."""
+    top_p: float = bounded(0.95, 0, 1, lo_open=True)
+    """R1's recommended nucleus sampling."""
+    max_tokens: int = bounded(32768, 1, 10_000_000)
+    """Per sample; R1's evaluations used 32,768. Samples that hit it are rejected as `truncated`."""
+    adaptive: Adaptive | None = None
+    """Sample in rounds instead of n at once (see `Adaptive`); null: n samples at once."""
+
+    def check(self, where: str) -> None:
+        if self.engine == "openai":
+            if not self.base_url or not self.base_url.startswith(("http://", "https://")):
+                raise RecipeError(f"{child(where, 'base_url')}: required with engine openai, an http:// or https:// URL (or "
+                                  f"give --base-url), got {self.base_url!r}")
+            if self.api_key_env is not None and not self.api_key_env.replace("_", "").isalnum():
+                raise RecipeError(f"{child(where, 'api_key_env')}: must be the NAME of an environment variable (letters, "
+                                  f"digits, _), got {self.api_key_env!r}")
+        if self.adaptive is not None and self.adaptive.round_n > self.n:
+            raise RecipeError(f"{child(where, 'adaptive.round_n')}: must be <= generation.n ({self.n}), got "
+                              f"{self.adaptive.round_n}")
+
+
+@dataclass
+class VerifierSpec:
+    name: str
+    """A name from the verifier registry (`factory recipes` lists them)."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the verifier's constructor, checked by the verifier family when the recipe loads."""
+
+    @staticmethod
+    def coerce(data: Any, where: str) -> Any:
+        return {"name": data} if isinstance(data, str) else data
+
+
+@dataclass
+class PassRateBand:
+    """The difficulty band on a prompt's verified pass rate (inclusive)."""
+
+    min: float = bounded(0.0, 0, 1)
+    max: float = bounded(1.0, 0, 1)
+
+    def check(self, where: str) -> None:
+        if self.min > self.max:
+            raise RecipeError(f"{where}: min ({self.min}) must be <= max ({self.max})")
+
+
+@dataclass
+class Selection:
+    max_accepted_per_prompt: int = bounded(4, 1, 100_000)
+    """Keep at most this many accepted samples per prompt (the rest go to `rejected` as `not_selected`)."""
+    strategy: str = choice("first", ("first", "shortest", "random"))
+    """Which accepted samples to keep: first (by sample index), shortest (fewest completion tokens), random (seeded)."""
+    dedup_completions: bool = True
+    """Exact-duplicate passed completions of one prompt collapse to the first (`selection:duplicate_completion`)."""
+    pass_rate: PassRateBand | None = None
+    """The difficulty band `{min: .., max: ..}`: prompts outside it keep nothing
+    (`selection:outside_pass_rate_band`). "Neither never nor always solved" at n <= 100: `{min: 0.01, max: 0.99}`."""
+
+
+@dataclass
+class Pairs:
+    """Preference pairs for DPO in data/pairs (`load_dataset(run, "pairs")`)."""
+
+    per_prompt: int = bounded(1, 1, 1000)
+    """Pairs per prompt at most (each rejected sample is used once; chosen samples are reused in turn)."""
+    rejected_reasons: list[str] = field(default_factory=lambda: list(DEFAULT_PAIR_REASONS))
+    """Reasons (`wrong_answer`, or qualified `math:wrong_answer`) that make a sample the rejected side
+    (`not_selected` samples are right answers and never are)."""
+
+    def check(self, where: str) -> None:
+        if any(r.split(":")[-1] in SELECTION_REASONS for r in self.rejected_reasons):
+            raise RecipeError(f"{child(where, 'rejected_reasons')}: must be a list of verifier reasons (selection reasons "
+                              "mark right answers and cannot make a sample 'rejected')")
+
+
+@dataclass
+class Output:
+    prompts_per_shard: int = bounded(64, 1, 1_000_000)
+    """Prompts per work unit; one Parquet shard per split per unit. The unit of scheduling and of resume."""
+    keep_rejected: bool = True
+    """Write rejected samples to data/rejected (raw material for audits and preference pairs)."""
+    pairs: Pairs | None = None
+    """Preference pairs: `true` (the defaults of `Pairs`), a mapping of `Pairs` keys, or null (none)."""
+
+    @staticmethod
+    def coerce(data: Any, where: str) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("pairs"), bool):
+            return {**data, "pairs": {} if data["pairs"] else None}
+        return data
+
+
+@dataclass
+class Resources:
+    engine_actors: int = bounded(1, 1, 10_000)
+    """Ray actors that each own one vLLM engine."""
+    gpus_per_actor: float = bounded(1, 0, 64)
+    """GPUs reserved per engine actor (0 on CPU machines; set to tensor_parallel_size for TP > 1)."""
+    cpus_per_actor: float = bounded(1, 0, 1024)
+    """CPUs reserved per engine actor in Ray's accounting."""
+    tensor_parallel_size: int = bounded(1, 1, 64)
+    """vLLM tensor parallelism inside one engine."""
+    verify_cpus: int = bounded(1, 1, 10_000)
+    """Concurrent verification tasks (each a Ray actor with one CPU)."""
+    wait_timeout_s: float = bounded(1800, 0, 7 * 24 * 3600, lo_open=True)
+    """How long to wait for the engine actors to get their resources on a cluster before giving up (a local
+    instance that can never provide them fails at once)."""
+    engine_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Extra `vllm.LLM(...)` arguments (dtype, max_model_len, enforce_eager, gpu_memory_utilization, ...)."""
+    engine_resources: dict[str, float] = field(default_factory=dict)
+    """Custom Ray resources each engine actor reserves, e.g. `{engine: 1}`: only nodes started with them
+    (`ray start --resources='{"engine": 1}'`) get engines, so a head started without them keeps the driver and the
+    verifiers. Amounts must be positive (checked before the run starts). A local instance is given them."""
+    units_per_engine: int = bounded(2, 1, 64)
+    """Units queued on one engine at once (run together in its batch); a unit goes to whichever engine has a free
+    slot, so a slow engine holds at most this many."""
