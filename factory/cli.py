@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -185,6 +186,9 @@ def _stats(args: argparse.Namespace) -> int:
                         skipped_prompts=known.get("skipped_prompts", 0),
                         dropped_prompts=known.get("dropped_prompts", {}),
                         wall_seconds=known.get("wall_seconds"))
+    # Complete only when the run itself said so at its end (it had read its whole input) and every unit it
+    # counted is still committed: a running or stopped run, whose total is not known, is never complete.
+    summary["complete"] = bool(known.get("complete")) and len(markers) == known.get("units_total")
     if known.get("engine"):  # the engine's counters (requests, retries, cost) live only in stats.json
         summary["engine"] = known["engine"]
     if args.rows:
@@ -257,6 +261,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             return _report(args)
         return _recipes(args)
+    except BrokenPipeError:
+        # stdout was closed by its reader (`factory verify --log-json | head -1`): end quietly. Committed units are
+        # kept; stdout goes to /dev/null so that Python's own flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_INCOMPLETE
     except RunFolderLocked as exc:
         _report_error(args, exc)
         return EXIT_LOCKED
@@ -271,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         if stop is not None:  # the signal landed inside a library call that wrapped it (Ray's SystemError, ...)
             _report_error(args, f"{stop}; committed units are kept, rerun the same command to resume")
             return EXIT_INCOMPLETE
-        _report_error(args, f"{type(exc).__name__}: {exc}; committed units are kept, rerun to resume")
+        described = plain_message(exc) if getattr(exc, "cause", None) else plain_message(f"{type(exc).__name__}: {exc}")
+        _report_error(args, f"{described}; committed units are kept, rerun to resume")
         if os.environ.get("FACTORY_DEBUG"):
             raise
         return EXIT_INCOMPLETE
@@ -293,11 +304,28 @@ def _stop_behind(exc: BaseException) -> BaseException | None:
     return None
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def plain_message(error: object) -> str:
+    """What the user reads of an error: a remote (Ray) error reads as its cause, with no traceback and no colour
+    codes (`--verbose` shows tracebacks)."""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, BaseException) and not isinstance(error, str):
+        error = f"{type(cause).__name__}: {cause}"
+    text = ANSI.sub("", str(error))
+    if "Traceback (most recent call last)" in text:  # keep the last line, the exception itself
+        lines = [line for line in text.splitlines() if line.strip()]
+        text = lines[-1] if lines else text
+    return text
+
+
 def _report_error(args: argparse.Namespace, error: object) -> None:
+    message = plain_message(error)
     if getattr(args, "log_json", False):
-        print(json.dumps({"event": "error", "time": round(time.time(), 3), "message": str(error)}), flush=True)
+        print(json.dumps({"event": "error", "time": round(time.time(), 3), "message": message}), flush=True)
     else:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

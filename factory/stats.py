@@ -20,8 +20,8 @@ from collections import Counter
 from math import comb
 from typing import Any, Iterable
 
-COUNT_KEYS = ("prompts", "generated", "passed", "accepted", "rejected", "unverifiable", "pairs", "prompt_tokens",
-              "completion_tokens", "fixed_n_samples")
+COUNT_KEYS = ("prompts", "generated", "passed", "accepted", "rejected", "unverifiable", "verifier_errors", "pairs",
+              "prompt_tokens", "completion_tokens", "fixed_n_samples")
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -87,6 +87,7 @@ def summarize(totals: RunTotals, *, wall_seconds: float | None = None, units_don
             "generated": c["generated"],
             "rejected_by_reason": dict(totals.reasons.most_common()),
             "unverifiable": c["unverifiable"],
+            "verifier_errors": c["verifier_errors"],
             "passed": c["passed"],
             "accepted": c["accepted"],
             "rejected": c["rejected"],
@@ -128,6 +129,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append(f"generated  {funnel['generated']}")
     for reason, count in funnel["rejected_by_reason"].items():
         lines.append(f"  - {reason:<34} {count}")
+    if funnel.get("verifier_errors"):
+        lines.append(f"verifier errors {funnel['verifier_errors']}  (a verifier's own fault; those units are redone on "
+                     "resume)")
     lines.append(f"passed     {funnel['passed']}  (every verifier accepted)")
     lines.append(f"accepted   {funnel['accepted']}  (the accepted split: passed and selected)")
     lines.append(f"rejected   {funnel['rejected']}")

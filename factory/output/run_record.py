@@ -73,7 +73,9 @@ class RunRecord:
             self.folder.write_run_info(previous)
         self.folder.write_text("recipe.resolved.yaml", self.recipe.to_yaml())
         done = self.folder.completed_units()
-        for unit, what in sorted(self.folder.damaged_units(done).items()):
+        faulty = {unit: f"{m['stats']['verifier_errors']} sample(s) hold a verifier's own fault (verifier_error)"
+                  for unit, m in done.items() if m.get("stats", {}).get("verifier_errors")}
+        for unit, what in sorted({**self.folder.damaged_units(done), **faulty}.items()):
             event("warning", message=f"unit {unit:05d} is redone: {what}")
             self.folder.drop_marker(unit)
             done.pop(unit)

@@ -43,7 +43,9 @@ from factory.prompts.unit_stream import WorkUnit
 from factory.runtimes.base import CommitFn, EventFn, PreflightError, Runtime
 from factory.runtimes.adaptive import AdaptiveSettings, AdaptiveUnit
 from factory.runtimes.actors import GenerationActor, VerificationActor
-from factory.runtimes.placement import EnginePlacement, Intake, PlacementError, engine_placement
+from factory.runtimes.placement import EnginePlacement, PlacementError, engine_placement
+from factory.runtimes.scheduler import (EngineLost, EngineRestarting, EnginesNotReadyError, Scheduler,
+                                        UnitGaveUp)
 
 VERIFY_QUEUED_PER_ACTOR = 2
 """Units waiting for (or in) verification per verification actor before intake pauses."""
@@ -59,10 +61,6 @@ class ResourcesUnavailableError(PreflightError):
 
 class TeacherPreflightError(PreflightError):
     """The HTTP teacher refused the preflight (address, key or model name): nothing was sent or written."""
-
-
-class EnginesNotReadyError(RuntimeError):
-    """No engine actor was serving for `resources.wait_timeout_s` (none started, or all were lost): exit 1."""
 
 
 def package_version(name: str) -> str:
@@ -266,7 +264,8 @@ class RayRuntime(Runtime):
         return self._placement(recipe).needs()
 
     def run(self, work: Iterable[WorkUnit], commit: CommitFn) -> None:
-        """Generate, verify and commit every unit of `work`; returns when each is committed or has failed.
+        """Generate, verify and commit every unit of `work` (the loop is `scheduler.Scheduler`); returns when each
+        is committed or has failed.
 
         `work` is pulled a unit at a time, only when an engine has a free slot and verification has room
         (`placement.Intake`). With adaptive sampling a unit goes round by round (generate, count what passed,
@@ -277,141 +276,11 @@ class RayRuntime(Runtime):
         the run ends incomplete (a rerun retries it). Any other error stops the run."""
         assert self._sampling is not None and self._recipe is not None, "open() first"
         res = self._recipe.resources
-        intake: Intake[WorkUnit] = Intake(work, res.units_per_engine, VERIFY_QUEUED_PER_ACTOR * len(self.verifiers))
-        for engine_index in sorted(self.serving):
-            intake.joined(engine_index)
-        self.serving = intake.serving
-        joining, retry_at = self._joining, {}  # engine -> when to ask a lost engine again whether it is back
-        units: dict[int, WorkUnit] = {}  # the units in flight only
-        tasks: dict[ray.ObjectRef, tuple[str, int, int]] = {}  # ref -> (kind, unit, engine index)
-        rounds: dict[int, AdaptiveUnit] = {}
-        seconds: dict[int, dict[str, float]] = {}
-        idle_since, next_note = None, time.monotonic() + NOTE_EVERY_S
-
-        def generate(engine_index: int, unit: int, prompts: list, n: int, first: int) -> None:
-            sampling = dataclasses.replace(self._sampling, n=n)
-            ref = self.engines[engine_index].generate.remote(unit, prompts, sampling, first)
-            tasks[ref] = ("generate", unit, engine_index)
-
-        def dispatch() -> None:
-            for engine_index, item in intake.assignments():
-                unit = item.number
-                units[unit], seconds[unit] = item, {"generate": 0.0, "verify": 0.0}
-                if self._adaptive:
-                    rounds[unit] = AdaptiveUnit(item.prompts, self._adaptive)
-                    generate(engine_index, unit, *rounds[unit].first_round())
-                else:
-                    generate(engine_index, unit, list(item.prompts), self._sampling.n, 0)
-
-        def verify(engine_index: int, unit: int, completions: list) -> None:
-            intake.finished(engine_index)
-            intake.verification_started()
-            ref = verifier_of(unit).verify.remote(unit, list(units[unit].prompts), completions)
-            tasks[ref] = ("verify", unit, engine_index)
-
-        def verifier_of(unit: int) -> Any:
-            return self.verifiers[unit % len(self.verifiers)]
-
-        def lose(engine_index: int, unit: int, exc: BaseException) -> None:
-            """The engine went away with this unit: the unit goes first in line, the engine rejoins when back."""
-            intake.left(engine_index)
-            intake.finished(engine_index)
-            rounds.pop(unit, None)
-            intake.redo(units.pop(unit))
-            self._event("warning", message=f"engine {engine_index} lost ({type(exc).__name__}); unit {unit:05d} "
-                        "goes to the next free engine")
-            if engine_index not in retry_at and engine_index not in joining.values():
-                retry_at[engine_index] = 0.0
-
-        def rejoin(ref: ray.ObjectRef, engine_index: int) -> None:
-            try:
-                ray.get(ref)
-            except ActorUnavailableError:  # Ray is restarting it (possibly waiting for a node): ask again soon
-                retry_at[engine_index] = time.monotonic() + REJOIN_POLL_S
-                return
-            except Exception as exc:  # noqa: BLE001 - out of restarts, or it failed to start: go on without it
-                self._event("warning", message=f"engine {engine_index} is gone for good: {str(exc)[:300]}")
-                return
-            intake.joined(engine_index)
-            self._event("engines_ready", message=f"engine {engine_index} joined: {len(intake.serving)} of "
-                        f"{len(self.engines)} engine(s) serving")
-
-        dispatch()
-        while tasks or not intake.drained:
-            now = time.monotonic()
-            for engine_index, at in list(retry_at.items()):
-                if now >= at:
-                    del retry_at[engine_index]
-                    joining[self.engines[engine_index].ready.remote()] = engine_index
-            if not intake.serving and not intake.drained:  # work is left but no engine can take it: wait
-                idle_since = idle_since or now
-                if (not joining and not retry_at) or now - idle_since > res.wait_timeout_s:
-                    raise EnginesNotReadyError(
-                        f"no engine actor serving for {now - idle_since:.0f} s with work left (all lost or never "
-                        f"started; resources.wait_timeout_s={res.wait_timeout_s:g}); each needs "
-                        f"{self._needs(self._recipe)}; the cluster has {_fmt(ray.available_resources())} free")
-                if now > next_note:
-                    self._event("waiting", message=f"no engine serving, waiting for {len(self.engines)} to come "
-                                f"back: each needs {self._needs(self._recipe)}")
-                    next_note = now + NOTE_EVERY_S
-            else:
-                idle_since = None
-            # A bounded wait, so the driver's signal handlers run between waits.
-            waiting_on = [*tasks, *joining]
-            if not waiting_on:  # only lost engines, asked again every REJOIN_POLL_S
-                time.sleep(0.2)
-                continue
-            ready, _ = ray.wait(waiting_on, num_returns=1, timeout=1.0)
-            if not ready:
-                continue
-            ref = ready[0]
-            if ref in joining:
-                rejoin(ref, joining.pop(ref))
-                dispatch()
-                continue
-            kind, unit, engine_index = tasks.pop(ref)
-            if kind == "generate":
-                try:
-                    _, completions, spent = ray.get(ref)
-                except RayActorError as exc:  # its process or node went away
-                    lose(engine_index, unit, exc)
-                    dispatch()
-                    continue
-                except Exception as exc:  # noqa: BLE001 - only a teacher that stayed unavailable is survivable
-                    if not _is_unavailable(exc):
-                        raise
-                    self._fail(unit, exc)
-                    rounds.pop(unit, None)
-                    units.pop(unit, None)
-                    intake.finished(engine_index)
-                    dispatch()
-                    continue
-                seconds[unit]["generate"] += spent
-                if unit in rounds:
-                    counting = verifier_of(unit).count_passed.remote(unit, list(units[unit].prompts), completions)
-                    tasks[counting] = ("count", unit, engine_index)
-                else:
-                    verify(engine_index, unit, completions)
-            elif kind == "count":
-                _, completions, passed, spent = ray.get(ref)
-                seconds[unit]["verify"] += spent
-                prompts, n, first = rounds[unit].add_round(completions, passed)
-                if prompts:
-                    generate(engine_index, unit, prompts, n, first)
-                else:
-                    verify(engine_index, unit, rounds.pop(unit).completions)
-            else:
-                _, result, spent = ray.get(ref)
-                intake.verification_done()
-                seconds[unit]["verify"] += spent
-                units.pop(unit, None)
-                figures = {k: round(v, 3) for k, v in seconds.pop(unit).items()}
-                commit(unit, result, {**figures, "engine": engine_index})
-            dispatch()
-
-    def _fail(self, unit: int, exc: BaseException) -> None:
-        self.failed_units[unit] = str(getattr(exc, "cause", None) or exc)[:500]
-        self._event("warning", message=f"unit {unit:05d} failed, a rerun retries it: {self.failed_units[unit]}")
+        scheduler = Scheduler(RayCalls(self), commit, self._event, res.units_per_engine,
+                              VERIFY_QUEUED_PER_ACTOR * len(self.verifiers), self._sampling.n, self._adaptive,
+                              res.wait_timeout_s, REJOIN_POLL_S, NOTE_EVERY_S, joining=self._joining,
+                              failed_units=self.failed_units)
+        scheduler.run(work, self.serving)
 
     def versions(self) -> dict[str, str]:
         vllm = package_version("vllm")
@@ -435,6 +304,47 @@ class RayRuntime(Runtime):
             if self._started_ray:
                 ray.shutdown()
                 self._started_ray = False
+
+
+class RayCalls:
+    """The scheduler's calls (`scheduler.ClusterCalls`) answered by the runtime's Ray actors."""
+
+    def __init__(self, runtime: "RayRuntime") -> None:
+        self.runtime = runtime
+        self.engines, self.verifiers = len(runtime.engines), len(runtime.verifiers)
+
+    def generate(self, engine: int, unit: int, prompts: list, n: int, first: int) -> Any:
+        sampling = dataclasses.replace(self.runtime._sampling, n=n)
+        return self.runtime.engines[engine].generate.remote(unit, prompts, sampling, first)
+
+    def count_passed(self, verifier: int, unit: int, prompts: list, completions: list) -> Any:
+        return self.runtime.verifiers[verifier].count_passed.remote(unit, prompts, completions)
+
+    def verify(self, verifier: int, unit: int, prompts: list, completions: list) -> Any:
+        return self.runtime.verifiers[verifier].verify.remote(unit, prompts, completions)
+
+    def ready(self, engine: int) -> Any:
+        return self.runtime.engines[engine].ready.remote()
+
+    def wait(self, handles: list, timeout: float) -> list:
+        ready, _ = ray.wait(handles, num_returns=1, timeout=timeout)
+        return ready
+
+    def result(self, handle: Any) -> Any:
+        try:
+            return ray.get(handle)
+        except ActorUnavailableError as exc:  # Ray is restarting the actor
+            raise EngineRestarting(str(exc)[:300]) from exc
+        except RayActorError as exc:  # its process or node went away
+            raise EngineLost(type(exc).__name__) from exc
+        except Exception as exc:  # noqa: BLE001 - only a teacher that stayed unavailable is survivable
+            if _is_unavailable(exc):
+                raise UnitGaveUp(str(getattr(exc, "cause", None) or exc)) from exc
+            raise
+
+    def needs(self) -> str:
+        recipe = self.runtime._recipe
+        return f"each needs {self.runtime._needs(recipe)}; the cluster has {_fmt(ray.available_resources())} free"
 
 
 def _is_unavailable(exc: BaseException) -> bool:

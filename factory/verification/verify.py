@@ -6,7 +6,9 @@ Pure CPU and independent of how samples were made: the Ray runtime runs it in ve
 Rules: verifiers run in recipe order. Cheap verifiers always run, so a rejected row lists every reason that
 applies. A `costly` verifier (code execution) is skipped for samples already rejected and records
 `skipped_already_rejected`. A verifier that raises is recorded as `unverifiable(verifier_error)` for that prompt's
-samples; the batch goes on. A sample is accepted only if every verdict is `accepted`.
+samples (after one retry); the batch goes on, the unit's stats count them (`verifier_errors`), and the run redoes
+such a unit on resume: a verifier's fault is never final. A stop request (SIGTERM, Ctrl-C) is a BaseException and
+passes through. A sample is accepted only if every verdict is `accepted`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from factory.output.rows import PAIRS_SPLIT, build_pair, build_row, row_id, unwr
 from verifiers.types import Completion, Prompt, Verdict
 from verifiers.base import Verifier
 from verifiers.registry import create_verifier
+
+
+VERIFIER_ERROR = "verifier_error"
+VERIFIER_ATTEMPTS = 2
+"""A verifier that raises is asked once more before its fault is recorded (a passing glitch is not a verdict)."""
 
 
 @dataclass
@@ -44,13 +51,17 @@ def _run_verifier(verifier: Verifier, prompt: Prompt, completions: list[Completi
         todo = [c for c in completions if c.sample_index not in already_rejected]
     else:
         todo = completions
-    try:
-        verdicts = verifier.verify_batch(prompt, todo) if todo else []
-        if len(verdicts) != len(todo):
-            raise RuntimeError(f"returned {len(verdicts)} verdicts for {len(todo)} completions")
-    except Exception as exc:  # noqa: BLE001 - a verifier bug must not stop a batch job; it is recorded per row
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:500]
-        verdicts = [Verdict.unverifiable(verifier.name, "verifier_error", error=detail) for _ in todo]
+    verdicts: list[Verdict] = []
+    for attempt in range(VERIFIER_ATTEMPTS):
+        try:
+            verdicts = verifier.verify_batch(prompt, todo) if todo else []
+            if len(verdicts) != len(todo):
+                raise RuntimeError(f"returned {len(verdicts)} verdicts for {len(todo)} completions")
+            break
+        except Exception as exc:  # noqa: BLE001 - a verifier's own fault; a stop (a BaseException) is never one
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:500]
+            verdicts = [Verdict.unverifiable(verifier.name, VERIFIER_ERROR, error=detail, attempts=attempt + 1)
+                        for _ in todo]
     by_index = {c.sample_index: v for c, v in zip(todo, verdicts)}
     return [by_index.get(c.sample_index) or Verdict.skipped(verifier.name) for c in completions]
 
@@ -105,6 +116,7 @@ def verify_unit(
             reasons_of = {c.sample_index: r for c, r in wrong}
             for chosen, rejected in choose_pairs(kept, [c for c, _ in wrong], pairs.per_prompt):
                 out.pairs.append(build_pair(prompt, chosen, rejected, reasons_of[rejected.sample_index], run_info))
+        out.stats["verifier_errors"] += sum(any(v.reason == VERIFIER_ERROR for v in vs) for vs in verdicts)
         out.stats["prompts"] += 1
         out.stats["passed"] += len(passed)
         out.stats["per_prompt"].append([len(samples), len(passed)])

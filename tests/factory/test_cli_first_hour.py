@@ -190,3 +190,39 @@ def test_a_stop_wrapped_by_a_c_extension_reads_as_a_stop(monkeypatch, capsys):
     assert cli.main(["generate", "--recipe", "tiny"]) == cli.EXIT_INCOMPLETE
     err = capsys.readouterr().err
     assert err.startswith("error: stopped by SIGTERM") and "SystemError" not in err
+
+
+def test_a_closed_stdout_ends_verify_quietly(tmp_path):
+    """`factory verify --log-json | head -1`: no BrokenPipeError traceback."""
+    inp = write_jsonl(tmp_path / "t.jsonl", traces() * 1)
+    env = {**os.environ, **OFFLINE, "PYTHONPATH": str(PROJECT_ROOT)}
+    cmd = (f"{sys.executable} -m factory.cli verify --recipe tiny --input {inp} --out {tmp_path / 'run'} --log-json "
+           "--set output.prompts_per_shard=1 | head -1")
+    result = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, env=env, timeout=300)
+    assert json.loads(result.stdout)["event"] == "start"
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
+
+
+def test_stats_never_calls_a_stopped_run_complete(tmp_path):
+    first = factory("verify", "--recipe", "tiny", "--input", str(write_jsonl(tmp_path / "t.jsonl", traces())),
+                    "--out", str(tmp_path / "run"), "--set", "output.prompts_per_shard=1", "--log-json")
+    assert first.returncode == 0
+    assert "(incomplete)" not in factory("stats", str(tmp_path / "run")).stdout
+    # as a run stopped mid-way leaves it: markers of the units done, stats.json from the last commit
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())
+    (tmp_path / "run" / "stats.json").write_text(json.dumps({**stats, "complete": False, "units_total": 2}))
+    for marker in sorted((tmp_path / "run" / ".factory" / "units").glob("*.json"))[2:]:
+        marker.unlink()
+    shown = factory("stats", str(tmp_path / "run"), "--json")
+    assert json.loads(shown.stdout)["complete"] is False
+
+
+def test_remote_errors_read_plainly():
+    from factory.cli import plain_message
+
+    class RemoteError(Exception):
+        cause = ValueError("the teacher refused: HTTP 401")
+
+    coloured = RemoteError("\x1b[36mray::GenerationActor.generate()\x1b[39m\nTraceback (most recent call last):\n ...")
+    assert plain_message(coloured) == "ValueError: the teacher refused: HTTP 401"
+    assert plain_message("\x1b[31mboom\x1b[0m") == "boom"

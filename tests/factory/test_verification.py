@@ -116,3 +116,40 @@ def test_known_verdicts_are_reused_even_when_empty():
     verify_unit([recorder], prompts, completions, selection=Selection(4, "first"), keep_rejected=True,
                 run_info={}, known={(completions[0].prompt_id, 0): [Verdict.accept("costly")]})
     assert recorder.seen == [1]  # only the sample not already verified
+
+
+def test_a_verifier_fault_is_retried_then_counted_and_its_unit_redone_on_resume(tmp_path):
+    """A verifier that raises once is asked again (the glitch is not a verdict); one that keeps raising gives
+    `verifier_error`, counted apart in the funnel, and a rerun redoes that unit instead of keeping the fault."""
+    import json
+
+    from factory.recipe import load_recipe
+    from factory.run import run
+    from verifiers.base import Verifier
+    from verifiers.registry import register_verifier
+    from verifiers.types import Verdict
+    from tests.conftest import write_jsonl
+
+    state = {"calls": 0, "fail_always": True}
+
+    @register_verifier("flaky_for_test")
+    class Flaky(Verifier):
+        name = "flaky_for_test"
+
+        def verify(self, prompt, completion):
+            state["calls"] += 1
+            if state["fail_always"] or state["calls"] == 1:
+                raise RuntimeError("verifier bug")
+            return Verdict.accept(self.name)
+
+    rows = [{"id": "a", "problem": "p", "answer": "1", "completion": "<think>\nx\n</think>\n\\boxed{1}"}]
+    inp = write_jsonl(tmp_path / "t.jsonl", rows)
+    recipe = load_recipe("tiny", [f"prompts.path={inp}", "verifiers=[{name: flaky_for_test}]"])
+    first = run(recipe, mode="verify", out=tmp_path / "run", log_json=True)
+    assert state["calls"] == 2  # retried once
+    assert first.summary["funnel"]["verifier_errors"] == 1 and first.summary["funnel"]["accepted"] == 0
+    state.update(calls=0, fail_always=False)
+    again = run(recipe, mode="verify", out=tmp_path / "run", log_json=True)
+    assert state["calls"] == 2  # the unit was redone (first call fails, the retry accepts)
+    assert again.summary["funnel"]["verifier_errors"] == 0 and again.summary["funnel"]["accepted"] == 1
+    assert json.loads((tmp_path / "run" / "stats.json").read_text())["funnel"]["accepted"] == 1
