@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import TINY_TEACHER
+from tests.conftest import TINY_TEACHER, events_of
 
 PROMPTS, N, PER_UNIT = 24, 4, 2
 RUN_FLAGS = ["generate", "--recipe", "tiny", "--model", str(TINY_TEACHER), "--limit", str(PROMPTS),
@@ -23,7 +23,7 @@ def start_run(out: Path) -> subprocess.Popen:
 
 def finish(proc: subprocess.Popen, timeout: float = 900) -> tuple[int, list[dict], str]:
     out, err = proc.communicate(timeout=timeout)
-    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    events = events_of(out)
     return proc.returncode, events, err
 
 

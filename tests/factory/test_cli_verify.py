@@ -7,7 +7,7 @@ from datasets import load_dataset
 
 from factory.cli import EXIT_LOCKED, EXIT_OK, EXIT_USAGE, build_parser, main
 from factory.output.run_folder import RunFolder
-from tests.conftest import write_jsonl
+from tests.conftest import events_of, write_jsonl
 
 GOOD = "<think>\nWe add the two numbers: 3 + 4 = 7.\n</think>\n\nThe answer is \\boxed{7}."
 TRACES = [
@@ -30,7 +30,7 @@ def run_verify(tmp_path, *extra):
 def test_verify_writes_a_loadable_run_folder(tmp_path, capsys):
     code, out = run_verify(tmp_path)
     assert code == EXIT_OK
-    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    events = events_of(capsys.readouterr().out)
     assert events[0]["event"] == "start" and events[-1]["event"] == "summary"
     assert any(e["event"] == "skipped" and "row 5" in e["message"] and "gold" in e["message"] for e in events)
     ds = load_dataset(str(out))

@@ -8,7 +8,7 @@ import json
 from datasets import load_dataset
 
 from factory.cli import EXIT_OK, EXIT_USAGE, main
-from tests.conftest import write_jsonl
+from tests.conftest import events_of, write_jsonl
 
 BENCH_PROBLEM = "Find the number of ordered pairs of positive integers whose product is exactly one hundred and twenty"
 
@@ -43,7 +43,7 @@ def curate(tmp_path, inp, out, *extra):
 def test_curate_a_corpus(tmp_path, capsys):
     out = tmp_path / "run"
     assert curate(tmp_path, write_jsonl(tmp_path / "corpus.jsonl", CORPUS), out) == EXIT_OK
-    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    events = events_of(capsys.readouterr().out)
     manifest = json.loads((out / "manifest.json").read_text())
     dropped = {d["prompt_id"]: d for d in manifest["dropped_prompts"]}
     assert set(dropped) == {"bench-copy", "p1-again"}

@@ -16,7 +16,7 @@ from datasets import load_dataset
 
 from factory.cli import EXIT_INCOMPLETE, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, main
 from factory.output.run_folder import RunFolder
-from tests.conftest import write_jsonl
+from tests.conftest import events_of, write_jsonl
 
 GOOD = "<think>\nWe add the two numbers: 3 + 4 = 7.\n</think>\n\nThe answer is \\boxed{7}."
 ROWS = [
@@ -33,7 +33,7 @@ def verify(inp: Path, out: Path, *extra: str) -> int:
 
 
 def events(capsys) -> list[dict]:
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return events_of(capsys.readouterr().out)
 
 
 def ids_of(out: Path) -> list[str]:

@@ -12,14 +12,11 @@ import pytest
 from factory.tiny_teacher import evaluate
 from factory.tiny_teacher.problems import KINDS, make_splits
 from factory.tiny_teacher.traces import DEFECT_RATES, INSTRUCTION, write_trace
+from tests.conftest import read_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = REPO / "data" / "models" / "tiny-r1"
 PROMPTS = REPO / "data" / "prompts"
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 # --- the generator --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from factory.cli import EXIT_OK, EXIT_USAGE, main
 from factory.recipe import PromptSource, Template, load_recipe
 from factory.prompts.sources import PromptStream, SourceError, load_prompts
 from factory.prompts.unit_stream import UnitStream
-from tests.conftest import write_jsonl
+from tests.conftest import events_of, write_jsonl
 
 TEMPLATE = Template(user_template="{problem}\nPlease reason step by step.")
 GOOD = "<think>\nIt is {a}.\n</think>\n\nSo the answer is \\boxed{{{a}}}."
@@ -125,7 +125,7 @@ def test_resume_in_the_middle_of_a_stream_gives_the_same_units(tmp_path, capsys)
         (out / ".factory" / "units" / name).unlink()
     capsys.readouterr()
     assert main(args) == EXIT_OK
-    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    events = events_of(capsys.readouterr().out)
     assert "(7 units already done)" in events[0]["message"]
     assert [e["unit"] for e in events if e["event"] == "unit"] == [4, 5, 9]
     again = {p.name: json.loads(p.read_text())["prompt_ids"] for p in (out / ".factory" / "units").glob("*.json")}

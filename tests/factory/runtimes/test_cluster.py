@@ -27,7 +27,7 @@ import psutil
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import TINY_TEACHER
+from tests.conftest import TINY_TEACHER, events_of
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -69,7 +69,7 @@ def start_cli(out: Path, *extra: str) -> subprocess.Popen:
 
 def finish(proc: subprocess.Popen, timeout: float = 600) -> tuple[int, list[dict], str]:
     out, err = proc.communicate(timeout=timeout)
-    return proc.returncode, [json.loads(line) for line in out.splitlines() if line.startswith("{")], err
+    return proc.returncode, events_of(out), err
 
 
 def markers(out: Path) -> list[dict]:

@@ -11,7 +11,7 @@ from factory.engines.base import SamplingConfig
 from factory.recipe import load_recipe
 from factory.prompts.sources import load_prompts
 
-MODEL = Path(__file__).resolve().parents[2] / "data" / "models" / "tiny-r1"
+MODEL = Path(__file__).resolve().parents[3] / "data" / "models" / "tiny-r1"
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """Prompt curation, part 1: normalisation, benchmark loading, decontamination and the settings parsers.
 
-The benchmark files are tiny benchmark-format fixtures (tests/factory/fixtures/benchmarks/): a MATH-500-like JSONL
+The benchmark files are tiny benchmark-format fixtures (tests/factory/prompts/fixtures/benchmarks/): a MATH-500-like JSONL
 (`problem`), an AIME-like Parquet (`Problem`), a GPQA-like CSV (`Question`). Nothing comes from the Hub.
 """
 
@@ -223,5 +223,5 @@ def test_importing_curation_stays_light():
     code = "import sys, factory.prompts.curation; print(sorted(m for m in ('polars', 'datasketch', 'datasets', 'numpy') " \
            "if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2]).stdout
+                         cwd=Path(__file__).resolve().parents[3]).stdout
     assert out.strip() == "[]"

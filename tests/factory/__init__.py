@@ -1,0 +1,1 @@
+"""Tests of the factory package, folders mirroring factory/."""
