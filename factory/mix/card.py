@@ -38,7 +38,8 @@ def mixture_table(mixture: Mixture, scans: list[dict[str, Any]], fingerprints: l
                  f"weight {spec.weight:g}" if spec.weight is not None else "all")
         where = spec.hub_id or spec.path
         where += f" [{spec.split}]" if spec.split else ""
-        tokens = f"{got['tokens']:,}" + (f" (+{got['unknown']:,} rows uncounted)" if got["unknown"] else "")
+        tokens = ("not counted" if got["rows"] and got["unknown"] == got["rows"] else
+                  f"{got['tokens']:,}" + (f" (+{got['unknown']:,} rows not counted)" if got["unknown"] else ""))
         dropped = ", ".join(f"{reason} {count:,}" for reason, count in {**scan["dropped"], **scan["skipped"]}.items())
         short = f" (short by {scan['short']:,})" if scan["short"] else ""
         lines.append(f"| {spec.name} | `{where}` | `{fingerprint}` | {asked} | {scan['available']:,} | "

@@ -3,7 +3,7 @@
 Columns out: `source_id` (the source's `id`, else `row-N` by position), `prompt` and `completion` (TRL's
 conversational messages: lists of `{role, content}`), `problem` (the text dedup and decontamination compare: the
 source's `problem` column, else the content of the prompt's last turn), `prompt_tokens` and `completion_tokens`
-(null when the source has none), and `skip` (null, or why the row cannot be used).
+(null when the source has none, or 0: not counted), and `skip` (null, or why the row cannot be used).
 
 Accepted source shapes (after the source's `columns` renames), the first that fits:
 1. `prompt` + `completion`: TRL's prompt-completion form, each a list of messages or a plain string (a string prompt
@@ -65,8 +65,10 @@ def shape_batch(table: pa.Table, columns: dict[str, str], first_row: int, origin
     skip = (pl.when(pl.col("prompt").list.len().fill_null(0) == 0).then(pl.lit("the prompt has no turn"))
             .when(answer.fill_null("").str.strip_chars() == "").then(pl.lit("empty completion"))
             .otherwise(bad_last))
-    tokens = [pl.col(c).cast(pl.Int32) if c in names else pl.lit(None, dtype=pl.Int32).alias(c)
-              for c in ("prompt_tokens", "completion_tokens")]
+    # A count of 0 means "not counted" (the factory writes 0 for traces made elsewhere): null, so the card says so
+    # (or the mixture's tokenizer counts them).
+    tokens = [pl.when(pl.col(c) > 0).then(pl.col(c)).cast(pl.Int32).alias(c) if c in names
+              else pl.lit(None, dtype=pl.Int32).alias(c) for c in ("prompt_tokens", "completion_tokens")]
     return frame.select(ids.alias("source_id"), "prompt", "completion",
                         pl.col("problem").cast(pl.String).fill_null(""), *tokens, skip.alias("skip"))
 

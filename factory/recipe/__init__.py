@@ -50,7 +50,7 @@ class PromptSource:
     revision: str | None = None
     """The Hub dataset's revision (a commit or tag); recorded in the run's identity (default: what the Hub serves)."""
     columns: dict[str, str] = field(default_factory=lambda: {"id": "id", "problem": "problem", "gold": "answer"})
-    """Our field -> the dataset's column: `problem` and `gold` required, `id` optional (row numbers are used when it
+    """Our field -> the dataset's column: `problem` required, `gold` (absent for gold-less general prompts), `id` optional (row numbers are used when it
     is absent), `language` optional (a per-prompt language code for the language verifier)."""
     keep_columns: list[str] = field(default_factory=list)
     """Further source columns copied into each output row's `metadata` (nothing else of the source is kept)."""
@@ -242,7 +242,7 @@ def _validate(recipe: Recipe, origin: str) -> None:
         (recipe.selection.strategy in ("first", "shortest", "random"),
          "selection.strategy must be one of first, shortest, random"),
         (bool(recipe.prompts.path) != bool(recipe.prompts.hub_id), "prompts: set exactly one of 'path' and 'hub_id'"),
-        ("problem" in columns and "gold" in columns, "prompts.columns must map 'problem' and 'gold'"),
+        ("problem" in columns, "prompts.columns must map 'problem' (and 'gold', unless the prompts have none)"),
         (not set(columns) - {"id", "problem", "gold", "language"},
          f"prompts.columns: unknown field(s) {sorted(set(columns) - {'id', 'problem', 'gold', 'language'})} "
          "(map id, problem, gold, language; copy other columns with prompts.keep_columns)"),
