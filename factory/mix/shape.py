@@ -62,9 +62,9 @@ def shape_batch(table: pa.Table, columns: dict[str, str], first_row: int, origin
     ids = (pl.col("id").cast(pl.String) if "id" in names else
            pl.format("row-{}", pl.int_range(first_row, first_row + frame.height, dtype=pl.Int64)))
     answer = pl.col("completion").list.last().struct.field("content")
-    skip = (pl.when(pl.col("prompt").list.len().fill_null(0) == 0).then(pl.lit("the prompt has no turn"))
-            .when(answer.fill_null("").str.strip_chars() == "").then(pl.lit("empty completion"))
-            .otherwise(bad_last))
+    skip = pl.coalesce(bad_last,
+                       pl.when(pl.col("prompt").list.len().fill_null(0) == 0).then(pl.lit("the prompt has no turn")),
+                       pl.when(answer.fill_null("").str.strip_chars() == "").then(pl.lit("empty completion")))
     # A count of 0 means "not counted" (the factory writes 0 for traces made elsewhere): null, so the card says so
     # (or the mixture's tokenizer counts them).
     tokens = [pl.when(pl.col(c) > 0).then(pl.col(c)).cast(pl.Int32).alias(c) if c in names
