@@ -1,20 +1,23 @@
 """The mix's first pass: every source read once, in mixture order, to decide which of its rows the mix takes.
 
-Per batch: the rows are shaped (`factory.mix.shape`), their problem texts normalised with curation's normalisation,
-checked against the benchmarks with curation's `BenchmarkIndex` (vectorised), then against the prompts of earlier
-sources with curation's `ExactDedup` (a 16-byte digest per distinct prompt) and, when asked, `NearDedup` (MinHash
-LSH). Dedup is across sources only: a prompt met in an earlier source drops the row (the first source listed wins);
+Per batch: the rows are shaped (`factory.mix.shape`), their problem texts normalised with curation's normalisation
+(on every core), checked against the benchmarks with curation's `BenchmarkIndex` (vectorised), then against the
+prompts of earlier sources: exact dedup keys each normalised text by a 128-bit hash (two seeded 64-bit polars hashes:
+a false match among 10^8 prompts has a probability near 10^-23, the same class of guarantee as curation's
+`ExactDedup` 16-byte digests, but vectorised over the batch instead of a Python dict per row), and, when asked,
+curation's `NearDedup` (MinHash LSH). Dedup is across sources only: a prompt met in an earlier source drops the row (the first source listed wins);
 a source's own repeats are kept, since a run's several accepted samples of one prompt are samples, not duplicates.
 
 Then each source's surviving rows are drawn: `rows: N` takes N of them (all when fewer), `weight: w` takes
 round(w x survivors), neither takes all; the draw is seeded by the mixture's seed and the source's name, so it does
 not change when another source is added. Finally one seeded permutation gives every taken row its position in the
-output. What is kept in memory: one bit per source row, one digest per distinct prompt, and two integers per
+output. What is kept in memory: one bit per source row, 18 bytes per distinct prompt, and two integers per
 taken row (`Plan`), not the rows.
 """
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,7 +29,8 @@ from factory.mix.settings import Mixture
 from factory.mix.shape import shape_batch
 from factory.mix.sources import SourceReader
 
-LISTED_DROPS = 10_000
+LISTED_DROPS = 2_000
+SCAN_BATCH_ROWS = 65_536  # large enough for the normalisation to use every core
 
 
 @dataclass
@@ -70,11 +74,11 @@ class UnionCurator:
 
     def __init__(self, mixture: Mixture) -> None:
         from factory.prompts.curation import load_benchmarks, parse_decontaminate, parse_dedup
-        from factory.prompts.curation.dedup import ExactDedup, NearDedup
+        from factory.prompts.curation.dedup import NearDedup
 
         dedup = parse_dedup(mixture.dedup, "dedup")
         self.benchmarks = load_benchmarks(parse_decontaminate(mixture.decontaminate, "decontaminate"))
-        self.exact = ExactDedup() if dedup is not None and dedup.exact else None
+        self.exact = ExactKeys() if dedup is not None and dedup.exact else None
         self.near = NearDedup(dedup) if dedup is not None and dedup.near else None
         self.names = [s.name for s in mixture.sources]
 
@@ -86,7 +90,7 @@ class UnionCurator:
         from factory.prompts.curation.normalize import normalize_many
 
         keep = usable.copy()
-        norms = normalize_many(problems)
+        norms = normalize_many(problems, chunk=max(4096, -(-len(problems) // (os.cpu_count() or 1))))
 
         def drop(i: int, reason: str, **details: Any) -> None:
             keep[i] = False
@@ -100,11 +104,8 @@ class UnionCurator:
                 if keep[i]:
                     drop(i, "contaminated", benchmark=hit.benchmark, ngram=hit.ngram)
         if self.exact is not None:
-            texts = norms.to_list()
-            for i in np.flatnonzero(keep):
-                first = self.exact.check(k, texts[i])
-                if first is not None and first != k:
-                    drop(int(i), "duplicate_prompt", duplicate_of_source=self.names[first])
+            for i, first in self.exact.check(k, norms, keep):
+                drop(i, "duplicate_prompt", duplicate_of_source=self.names[first])
         if self.near is not None:
             survivors = np.flatnonzero(keep)
             texts = norms.gather(pl.Series(survivors, dtype=pl.UInt32)).to_list() if len(survivors) else []
@@ -117,6 +118,30 @@ class UnionCurator:
         return keep
 
 
+class ExactKeys:
+    """The normalised prompts seen so far, by 128-bit key, with the first source that had each."""
+
+    def __init__(self) -> None:
+        import polars as pl
+
+        self.seen = pl.DataFrame(schema={"h1": pl.UInt64, "h2": pl.UInt64, "first": pl.UInt16})
+
+    def check(self, k: int, norms: Any, usable: np.ndarray) -> list[tuple[int, int]]:
+        """(row, first source) of the usable rows of source `k` whose prompt an earlier source had; the others'
+        keys are remembered for source `k` (its own repeats are not duplicates)."""
+        import polars as pl
+
+        batch = pl.DataFrame({"h1": norms.hash(0x5EED), "h2": norms.hash(0xC0FFEE)}).with_row_index("row").filter(
+            pl.Series(usable))
+        joined = batch.join(self.seen, on=["h1", "h2"], how="left", maintain_order="left")
+        new = joined.filter(pl.col("first").is_null()).unique(["h1", "h2"], keep="first", maintain_order=True)
+        if new.height:
+            self.seen = pl.concat([self.seen, new.select("h1", "h2", pl.lit(k, dtype=pl.UInt16).alias("first"))],
+                                  rechunk=False)
+        hits = joined.filter(pl.col("first").is_not_null() & (pl.col("first") != k))
+        return [(int(row), int(first)) for row, first in hits.select("row", "first").iter_rows()]
+
+
 def scan(mixture: Mixture, readers: list[SourceReader]) -> Plan:
     """Read every source once and decide the mix (see the module docstring)."""
     curator = UnionCurator(mixture)
@@ -124,7 +149,7 @@ def scan(mixture: Mixture, readers: list[SourceReader]) -> Plan:
     for k, reader in enumerate(readers):
         result = SourceScan(reader.spec.name)
         parts = []
-        for table in reader.batches():
+        for table in reader.batches(SCAN_BATCH_ROWS):
             first_row = result.rows_read + 1
             frame = shape_batch(table, reader.spec.columns, first_row, reader.origin)
             result.rows_read += frame.height

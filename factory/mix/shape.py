@@ -84,6 +84,8 @@ def _messages(frame: Any, name: str, role: str) -> Any:
             pl.concat_list(pl.struct(role=pl.lit(role), content=pl.col(name).cast(pl.String))))
     if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
         fields = {f.name for f in dtype.inner.fields}
+        if dtype.inner == pl.Struct({"role": pl.String, "content": pl.String}):
+            return pl.col(name)  # already the mix's shape (a factory run's rows): no per-row work
         if {"role", "content"} <= fields:
             return pl.col(name).list.eval(pl.struct(pl.element().struct.field("role").cast(pl.String),
                                                     pl.element().struct.field("content").cast(pl.String)))
