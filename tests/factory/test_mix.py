@@ -227,3 +227,23 @@ def test_a_source_with_no_usable_columns_is_refused_by_name(tmp_path):
     with pytest.raises(SourceError) as info:
         mix(load_mixture(path), tmp_path / "out")
     assert str(corpus) in str(info.value) and "'messages'" in str(info.value) and "answer, question" in str(info.value)
+
+
+def test_the_readme_mixture_uses_only_declared_keys(tmp_path):
+    import re
+
+    import yaml
+
+    from factory.mix.settings import MixSource, Mixture
+    from factory.recipe.fields import build_section
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    block = re.search(r"```yaml\n(# r1-sft\.yaml.*?)```", readme, re.S).group(1)
+    data = yaml.safe_load(block)
+    sources = data.pop("sources")
+    build_section(Mixture, data, "README")
+    specs = [build_section(MixSource, item, "README") for item in sources]
+    assert sum(s.rows for s in specs) == 800_000 and [s.rows for s in specs if s.name == "general"] == [200_000]
+    # the commented examples are sources too
+    for line in re.findall(r"^  # - (\{.*\})$", block, re.M):
+        build_section(MixSource, yaml.safe_load(line), "README")
