@@ -60,8 +60,9 @@ def render_card(mixture: Mixture, fingerprint: str, scans: list[dict[str, Any]],
         "tags": ["reasoning", "distillation", "sft", "synthetic"],
     }
     dedup = mixture.dedup or {}
+    against = ", ".join(map(str, (mixture.decontaminate or {}).get("against", [])))
     curation = (f"prompt dedup across sources ({', '.join(k for k in ('exact', 'near') if dedup.get(k)) or 'off'})"
-                f", decontamination {'against ' + ', '.join(map(str, mixture.decontaminate.get('against', []))) if mixture.decontaminate else 'off'}")
+                f", decontamination {'against ' + against if mixture.decontaminate else 'off'}")
     lines = [
         "---", yaml.safe_dump(header, sort_keys=False).rstrip(), "---", "",
         f"# {mixture.name}: an SFT mixture", "",

@@ -7,6 +7,7 @@ draw), the spill and the shards (`factory.mix.write`); then the card and the man
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -65,9 +66,7 @@ def mix(mixture: Mixture, out: str | Path | None = None,
         fingerprints = [r.fingerprint for r in readers]
         folder.write_json("manifest.json", _manifest(mixture, fingerprint, identities, scans, plan, done))
         folder.write_text("README.md", render_card(mixture, fingerprint, scans, fingerprints, done, count))
-        import shutil
-
-        shutil.rmtree(folder.spill_dir, ignore_errors=True)
+        shutil.rmtree(folder.spill_dir, ignore_errors=True)  # the spill is not needed once every shard is written
     return MixResult(out, fingerprint, plan.total, count, scans)
 
 

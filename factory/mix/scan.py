@@ -2,11 +2,12 @@
 
 Per batch: the rows are shaped (`factory.mix.shape`), their problem texts normalised with curation's normalisation
 (on every core), checked against the benchmarks with curation's `BenchmarkIndex` (vectorised), then against the
-prompts of earlier sources: exact dedup keys each normalised text by a 128-bit hash (two seeded 64-bit polars hashes:
-a false match among 10^8 prompts has a probability near 10^-23, the same class of guarantee as curation's
-`ExactDedup` 16-byte digests, but vectorised over the batch instead of a Python dict per row), and, when asked,
-curation's `NearDedup` (MinHash LSH). Dedup is across sources only: a prompt met in an earlier source drops the row (the first source listed wins);
-a source's own repeats are kept, since a run's several accepted samples of one prompt are samples, not duplicates.
+prompts of earlier sources: exact dedup keys each normalised text by 128 bits (two 64-bit polars hashes with
+different seeds; with ideal hashing a false match among 10^8 prompts has a probability near 10^-23, the class of
+guarantee of curation's `ExactDedup` 16-byte digests, but vectorised over the batch instead of a Python dict per
+row), and, when asked, curation's `NearDedup` (MinHash LSH). Dedup is across sources only: a prompt met in an
+earlier source drops the row (the first source listed wins); a source's own repeats are kept, since a run's several
+accepted samples of one prompt are samples, not duplicates.
 
 Then each source's surviving rows are drawn: `rows: N` takes N of them (all when fewer), `weight: w` takes
 round(w x survivors), neither takes all; the draw is seeded by the mixture's seed and the source's name, so it does

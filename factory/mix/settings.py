@@ -157,7 +157,8 @@ def _source(item: Any, where: str) -> MixSource:
         (bool(source.path) != bool(source.hub_id), "set exactly one of 'path' and 'hub_id'"),
         (source.weight is None or source.rows is None, "set 'weight' or 'rows', not both"),
         (not set(source.columns) - set(SHAPE_FIELDS),
-         f"columns: unknown field(s) {sorted(set(source.columns) - set(SHAPE_FIELDS))} (map {', '.join(SHAPE_FIELDS)})"),
+         f"columns: unknown field(s) {sorted(set(source.columns) - set(SHAPE_FIELDS))} "
+         f"(map {', '.join(SHAPE_FIELDS)})"),
     ]
     for ok, message in checks:
         if not ok:

@@ -106,7 +106,8 @@ def configs(fmt: str, name: str) -> dict[str, str]:
         info |= {"formatting": "sharegpt", "columns": {"messages": "conversations"},
                  "tags": {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
                           "system_tag": "system"}}
-        axolotl = {"path": "{out}/data.jsonl", "ds_type": "json", "type": "chat_template", "field_messages": "conversations",
+        axolotl = {"path": "{out}/data.jsonl", "ds_type": "json", "type": "chat_template",
+                   "field_messages": "conversations",
                    "message_property_mappings": {"role": "from", "content": "value"},
                    "roles": {"system": ["system"], "user": ["human"], "assistant": ["gpt"]}}
         openrlhf = ""

@@ -319,7 +319,8 @@ def _run_folder_rows(root: Path, columns: dict[str, str]) -> Iterator[tuple[int,
         order = {pid: i for i, pid in reversed(list(enumerate(r["prompt_id"] for r in rows)))}
         for row in sorted(rows, key=lambda r: (order[r["prompt_id"]], r["sample_index"])):
             number += 1
-            yield number, {"id": row["prompt_id"], columns["problem"]: row["problem"], columns.get("gold", ""): row["gold"],
+            yield number, {"id": row["prompt_id"], columns["problem"]: row["problem"],
+                           columns.get("gold", ""): row["gold"],
                            "completion": row["completion"][0]["content"] if row["completion"] else "",
                            "model": row["model"]}
 
