@@ -35,6 +35,7 @@ OUTPUT_SCHEMA = pa.schema([
     ("provenance", pa.struct([("source", pa.string()), ("fingerprint", pa.string()), ("id", pa.string())])),
 ])
 SPILL_SCHEMA = pa.schema([*OUTPUT_SCHEMA, ("position", pa.int64())])
+SPILL_BATCH_ROWS = 65_536
 
 
 class TokenCounter:
@@ -77,7 +78,7 @@ def spill(folder: MixFolder, readers: list[SourceReader], rows: list[np.ndarray]
     try:
         for reader, taken, where in zip(readers, rows, positions):
             seen = 0
-            for table in reader.batches():
+            for table in reader.batches(SPILL_BATCH_ROWS):
                 lo, hi = np.searchsorted(taken, [seen, seen + table.num_rows])
                 if hi > lo:
                     frame = shape_batch(table, reader.spec.columns, seen + 1, reader.origin)
@@ -87,14 +88,17 @@ def spill(folder: MixFolder, readers: list[SourceReader], rows: list[np.ndarray]
                         provenance=pl.struct(source=pl.lit(reader.spec.name), fingerprint=pl.lit(reader.fingerprint),
                                              id=pl.col("source_id")),
                         position=pl.Series(where[lo:hi], dtype=pl.Int64))
-                    out = picked.select(SPILL_SCHEMA.names).to_arrow().cast(SPILL_SCHEMA)
                     shards = where[lo:hi] // rows_per_shard
-                    for shard in np.unique(shards):
-                        part = out.filter(pa.array(shards == shard))
+                    order = np.argsort(shards, kind="stable")  # grouped by shard: one slice per shard, no filters
+                    out = picked.select(SPILL_SCHEMA.names).to_arrow().cast(SPILL_SCHEMA).take(pa.array(order))
+                    shards = shards[order]
+                    starts = np.flatnonzero(np.r_[True, shards[1:] != shards[:-1]])
+                    for start, end in zip(starts, np.r_[starts[1:], len(shards)]):
+                        shard = int(shards[start])
                         if shard not in writers:
-                            sink = pa.OSFile(str(folder.spill_path(int(shard))), "wb")
+                            sink = pa.OSFile(str(folder.spill_path(shard)), "wb")
                             writers[shard] = (sink, ipc.new_stream(sink, SPILL_SCHEMA, options=options))
-                        writers[shard][1].write_table(part)
+                        writers[shard][1].write_table(out.slice(start, end - start))
                 seen += table.num_rows
     finally:
         for sink, writer in writers.values():
