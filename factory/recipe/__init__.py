@@ -50,8 +50,8 @@ class PromptSource:
     revision: str | None = None
     """The Hub dataset's revision (a commit or tag); recorded in the run's identity (default: what the Hub serves)."""
     columns: dict[str, str] = field(default_factory=lambda: {"id": "id", "problem": "problem", "gold": "answer"})
-    """Our field -> the dataset's column: `problem` required, `gold` (absent for gold-less general prompts), `id` optional (row numbers are used when it
-    is absent), `language` optional (a per-prompt language code for the language verifier)."""
+    """Our field -> the dataset's column: `problem` required, `gold` (left out for gold-less prompts: general data),
+    `id` optional (row numbers are used when it is absent), `language` optional (a per-prompt language code for the language verifier)."""
     keep_columns: list[str] = field(default_factory=list)
     """Further source columns copied into each output row's `metadata` (nothing else of the source is kept)."""
     decontaminate: dict[str, Any] | None = None
