@@ -25,6 +25,10 @@ from factory.output.run_folder import RunFolderError
 from factory.recipe import fingerprint_diff
 
 
+class NothingToMix(RunFolderError):
+    """Every source is empty, skipped or dropped: the mixture takes no row."""
+
+
 @dataclass
 class MixResult:
     out: Path
@@ -45,10 +49,16 @@ def mix(mixture: Mixture, out: str | Path | None = None,
     identities = [r.identity for r in readers]
     fingerprint = mixture_fingerprint(mixture, identities)
     out = Path(out) if out else default_out(mixture, fingerprint)
+    fresh = not out.exists()
     with MixFolder(out) as folder:
         _claim(folder, mixture, identities, fingerprint)
         folder.write_text("mixture.resolved.yaml", mixture.to_yaml())
-        plan = _plan(folder, mixture, readers, log)
+        try:
+            plan = _plan(folder, mixture, readers, log)
+        except NothingToMix:
+            if fresh:  # a mix that takes no row leaves no folder behind
+                shutil.rmtree(out, ignore_errors=True)
+            raise
         count = max(1, -(-plan.total // mixture.rows_per_shard))
         done = folder.done_shards(count)
         todo = [s for s in range(count) if s not in done]
@@ -98,7 +108,7 @@ def _plan(folder: MixFolder, mixture: Mixture, readers: list[Any], log: Callable
     log("scanning the sources (dedup, decontamination, the draw)")
     plan = scan(mixture, readers)
     if plan.total == 0:
-        raise RunFolderError(f"{mixture.source_file}: the mixture takes no row (every source empty, skipped or "
+        raise NothingToMix(f"{mixture.source_file}: the mixture takes no row (every source empty, skipped or "
                              "dropped); see the scan: " + "; ".join(
                                  f"{s.name}: read {s.rows_read}, skipped {dict(s.skipped)}, dropped {dict(s.dropped)}"
                                  for s in plan.scans))

@@ -247,3 +247,15 @@ def test_the_readme_mixture_uses_only_declared_keys(tmp_path):
     # the commented examples are sources too
     for line in re.findall(r"^  # - (\{.*\})$", block, re.M):
         build_section(MixSource, yaml.safe_load(line), "README")
+
+
+def test_a_mixture_that_takes_no_row_says_why_and_leaves_no_folder(tmp_path, capsys):
+    bench = write_jsonl(tmp_path / "bench.jsonl", [{"problem": "Tell me a story about a red fox in the snow."}])
+    corpus = write_jsonl(tmp_path / "c.jsonl", [{"problem": "Tell me a story about a red fox in the snow.",
+                                                 "completion": "Once upon a time."}])
+    path = write_mixture(tmp_path / "m.yaml", {"name": "x", "sources": [{"name": "c", "path": str(corpus)}],
+                                               "decontaminate": {"against": [{"path": str(bench)}]}})
+    assert main(["mix", str(path), "--out", str(tmp_path / "out")]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "takes no row" in err and "dropped {'contaminated': 1}" in err
+    assert not (tmp_path / "out").exists()
