@@ -12,7 +12,7 @@ accepted samples of one prompt are samples, not duplicates.
 Then each source's surviving rows are drawn: `rows: N` takes N of them (all when fewer), `weight: w` takes
 round(w x survivors), neither takes all; the draw is seeded by the mixture's seed and the source's name, so it does
 not change when another source is added. Finally one seeded permutation gives every taken row its position in the
-output. What is kept in memory: one bit per source row, 18 bytes per distinct prompt, and two integers per
+output. What is kept in memory: one byte per source row, 18 bytes per distinct prompt, and two integers per
 taken row (`Plan`), not the rows.
 """
 
