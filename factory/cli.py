@@ -1,5 +1,5 @@
-"""The `factory` command line: generate, verify, curate, stats, report, recipes. It parses arguments, makes the one `run()` call,
-and maps the outcome to an exit code; nothing else happens here.
+"""The `factory` command line: generate, verify, curate, stats, report, mix, export, recipes. It parses
+arguments, makes the one call each command is, and maps the outcome to an exit code; nothing else happens here.
 
 Exit codes (the same table is in `--help` and the README):
   0  the run completed (every unit committed)
@@ -122,6 +122,32 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", metavar="FILE", help="where to write it (default RUN_DIR/report.html)")
     report.add_argument("--per-reason", type=int, default=20, metavar="K", help="samples shown per reason (20)")
     report.add_argument("--seed", type=int, default=0, help="seed of the sample (0)")
+    mixp = commands.add_parser(
+        "mix", help="mix run folders and corpora into one SFT corpus (a mixture file)",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Mix several sources (run folders, Parquet or JSONL corpora, Hub datasets), each with a weight "
+                    "or a row count, into one SFT corpus: cross-source prompt dedup, decontamination of the union, "
+                    "a seeded shuffle, sharded Parquet with a provenance column, and a card with the mixture table. "
+                    "The mixture file's keys are documented in factory/mix/settings.py and the README. Resumable: "
+                    "rerun the same command after any crash.")
+    mixp.add_argument("mixture", metavar="MIXTURE.yaml", help="the mixture file")
+    mixp.add_argument("--out", metavar="DIR", help="output folder (default: mixes/<name>-<fingerprint>); rerunning "
+                                                   "into it resumes")
+    mixp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                      help="override a top-level mixture key, e.g. --set seed=1 (repeatable; values are YAML)")
+
+    exp = commands.add_parser(
+        "export", help="write a run (or mix) folder in the format another trainer reads",
+        description="Write the rows of a run folder (split accepted) or a mix folder as JSONL in the format "
+                    "LLaMA-Factory, axolotl, OpenRLHF or OpenAI-style fine-tuning reads, with the config each "
+                    "needs (dataset_info.json, axolotl.yaml, openrlhf.txt) written beside it.")
+    exp.add_argument("run_dir", metavar="DIR", help="a run folder or a mix folder")
+    exp.add_argument("--format", required=True, choices=["messages", "sharegpt", "alpaca", "openai"],
+                     help="messages: {messages: [...]} (LLaMA-Factory, axolotl chat_template, OpenRLHF, TRL); "
+                          "sharegpt: {conversations: [{from, value}]}; alpaca: {instruction, input, output, system, "
+                          "history}; openai: OpenAI chat fine-tuning lines (messages only)")
+    exp.add_argument("--out", metavar="DIR", help="output folder (default: exports/<folder>-<format>)")
+    exp.add_argument("--split", metavar="NAME", help="the split to export (default: accepted; a mix's: train)")
 
     recipes = commands.add_parser("recipes", help="list recipes, or show one resolved")
     recipes.add_argument("action", nargs="?", choices=["list", "show"], default="list", help="list (default) or show")
@@ -219,6 +245,28 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _mix(args: argparse.Namespace) -> int:
+    from factory.mix import load_mixture, mix
+
+    mixture = load_mixture(args.mixture, args.overrides)
+    result = mix(mixture, args.out, log=lambda message: print(message, file=sys.stderr, flush=True))
+    print(f"{result.rows:,} rows in {result.shards} shards, fingerprint {result.fingerprint}")
+    for source in result.sources:
+        print(f"  {source['name']:<20} taken {source['taken']:>10,} of {source['available']:,} available"
+              + (f" (short by {source['short']:,})" if source["short"] else ""))
+    print(f"mix folder: {result.out}")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from factory.output.export import export
+
+    result = export(args.run_dir, args.format, args.out, args.split)
+    print(f"{result.rows:,} rows exported as {args.format}: {', '.join(result.files)}")
+    print(f"export folder: {result.out}")
+    return EXIT_OK
+
+
 def _recipes(args: argparse.Namespace) -> int:
     if args.action == "show":
         if not args.name:
@@ -248,6 +296,7 @@ def _on_signal(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from factory.run import RunInputError
+    from factory.output.export import ExportError
     from factory.runtimes.base import PreflightError
 
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -260,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
             return _stats(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "mix":
+            return _mix(args)
+        if args.command == "export":
+            return _export(args)
         return _recipes(args)
     except BrokenPipeError:
         # stdout was closed by its reader (`factory verify --log-json | head -1`): end quietly. Committed units are
@@ -270,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     except RunFolderLocked as exc:
         _report_error(args, exc)
         return EXIT_LOCKED
-    except (RecipeError, SourceError, RunFolderError, RunInputError, PreflightError) as exc:
+    except (RecipeError, SourceError, RunFolderError, RunInputError, PreflightError, ExportError) as exc:
         _report_error(args, exc)
         return EXIT_USAGE
     except (StopRequested, KeyboardInterrupt) as exc:

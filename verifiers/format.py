@@ -6,6 +6,9 @@ Checks, in order, each with its own reason:
 - `missing_think`, `unclosed_think`, `multiple_think`, `text_before_think`: the think block is absent, never closed,
   repeated, or preceded by prose (see `verifiers.types.split_think`).
 - `empty_reasoning`, `empty_answer`: nothing inside the block, or nothing after it.
+- `think: allowed` accepts an answer with no think block at all; `think: forbidden` rejects any think tag
+  (`think_forbidden`) and wants a non-empty answer. R1 gave simple non-reasoning queries (writing, factual
+  questions, translation) no chain of thought: the general recipe uses `allowed`.
 
 Pure string work on the already-generated text: linear time, so the wall-clock bound is the text's length.
 """
@@ -22,16 +25,24 @@ class FormatVerifier(Verifier):
     name = "format"
     version = "1"
 
-    def __init__(self, require_think: bool = True, allow_truncated: bool = False) -> None:
-        """require_think: reject traces with no think block (off for non-reasoning teachers).
+    THINK = ("required", "allowed", "forbidden")
+
+    def __init__(self, require_think: bool = True, allow_truncated: bool = False, think: str | None = None) -> None:
+        """think: `required` (R1's reasoning traces, the default), `allowed` (a think block or none: general data)
+        or `forbidden` (plain answers only). require_think: the older switch (false = `allowed`); `think` wins.
         allow_truncated: accept `finish_reason == "length"` (never wise for SFT data; for audits only)."""
-        self.require_think = require_think
+        if think is not None and think not in self.THINK:
+            raise ValueError(f"think: must be one of {', '.join(self.THINK)}, got {think!r}")
+        self.think = think or ("required" if require_think else "allowed")
+        self.require_think = self.think == "required"
         self.allow_truncated = allow_truncated
 
     def verify(self, prompt: Prompt, completion: Completion) -> Verdict:
         if completion.finish_reason == "length" and not self.allow_truncated:
             return Verdict.reject(self.name, "truncated", completion_tokens=completion.completion_tokens)
         split = split_think(completion.text)
+        if self.think == "forbidden" and split.state != "missing_think":
+            return Verdict.reject(self.name, "think_forbidden")
         if split.state == "missing_think" and not self.require_think:
             return Verdict.accept(self.name) if split.answer else Verdict.reject(self.name, "empty_answer")
         if split.state != "ok":

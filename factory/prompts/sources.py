@@ -7,6 +7,9 @@ that is not valid Unicode, empty problem, empty gold) skips that row and records
 field and reason: counted in the run's stats, never lost silently. Rows are numbered from 1 (the line number in a
 JSONL file, the row index + 1 in Parquet).
 
+A recipe that maps no `gold` column reads gold-less prompts (general data: writing, factual questions,
+translation), whose gold is "" and which only gold-less verifiers (format, language, readability) can check.
+
 Only the mapped columns (id, problem, gold, and an optional per-prompt `language`) and those the recipe names in
 `prompts.keep_columns` reach the prompts (and so the output rows, under `metadata`).
 
@@ -193,7 +196,7 @@ class PromptStream:
         return model
 
     def __iter__(self) -> Iterator[tuple[Prompt, int, list[Completion] | None]]:
-        problem_column, gold_column = self.source.columns["problem"], self.source.columns["gold"]
+        problem_column, gold_column = self.source.columns["problem"], self.source.columns.get("gold")
         seen: dict[str, int] = {}  # prompt id -> its first row
         group: tuple[Prompt, int, list[Completion], bool] | None = None
         """For traces: the prompt being read, its first row, its samples, and whether its rows carry no id."""
@@ -212,7 +215,8 @@ class PromptStream:
                     _check_columns(self.origin, number, row, self.source, self.traces)
                     if self.traces:
                         self.id_column = _trace_id_column(row, self.source.columns.get("id"))
-            problem, gold = _text(row.get(problem_column)).strip(), row.get(gold_column)
+            problem = _text(row.get(problem_column)).strip()
+            gold = row.get(gold_column) if gold_column else ""  # gold-less prompts (general data): no reference
             skip = _row_problem(row, problem, gold, problem_column, gold_column, self.traces)
             if skip:
                 self.skipped.append(SkippedRow(self.origin, number, *skip))
@@ -268,7 +272,7 @@ class PromptStream:
         first, first_row = group[0], group[1]
         if first.problem != problem or first.gold != gold:
             columns = self.source.columns
-            differs = columns["problem"] if first.problem != problem else columns["gold"]
+            differs = columns["problem"] if first.problem != problem else columns.get("gold", "gold")
             raise SourceError(f"{self.origin}: rows {first_row} and {number} share id {prompt_id!r} but differ in "
                               f"'{differs}'; rows of one id are samples of one prompt and must agree on problem "
                               "and gold")
@@ -337,7 +341,8 @@ def _run_folder_rows(root: Path, columns: dict[str, str]) -> Iterator[tuple[int,
             number += 1
             yield number, {**{k: row.get(k) for k in ("completion", "model", "finish_reason", "prompt_tokens",
                                                        "completion_tokens")},
-                           "id": row["prompt_id"], columns["problem"]: row["problem"], columns["gold"]: row["gold"]}
+                           "id": row["prompt_id"], columns["problem"]: row["problem"],
+                           columns.get("gold", "gold"): row["gold"]}
 
 
 def _collect(stream: PromptStream) -> LoadedPrompts:
@@ -394,25 +399,28 @@ def _trace_id_column(row: dict[str, Any], mapped: str | None) -> str | None:
 def _check_columns(origin: str, number: int, row: dict[str, Any], source: PromptSource,
                    with_completions: bool) -> None:
     columns = source.columns
-    required = [columns["problem"], columns["gold"]] + (["completion"] if with_completions else [])
+    required = [columns["problem"], *([columns["gold"]] if "gold" in columns else [])] + (
+        ["completion"] if with_completions else [])
     missing = [c for c in required if c not in row]
     if missing:
         raise SourceError(f"{origin}: row {number}: missing column(s) {', '.join(repr(c) for c in missing)} "
-                          f"(the recipe maps problem<-{columns['problem']!r}, gold<-{columns['gold']!r}; "
+                          f"(the recipe maps problem<-{columns['problem']!r}, gold<-{columns.get('gold')!r}; "
                           f"columns present: {', '.join(sorted(row))})")
 
 
-def _row_problem(row: dict[str, Any], problem: str, gold: Any, problem_column: str, gold_column: str,
+def _row_problem(row: dict[str, Any], problem: str, gold: Any, problem_column: str, gold_column: str | None,
                  with_completions: bool) -> tuple[str, str] | None:
-    """(field, reason) when this row must be skipped, else None."""
+    """(field, reason) when this row must be skipped, else None. A recipe that maps no `gold` column (general
+    data: writing, factual questions, translation) has gold-less prompts: their gold is "" and never checked."""
     if not problem:
         return problem_column, "empty problem"
-    if gold is None or (isinstance(gold, str) and not gold.strip()):
+    if gold_column and (gold is None or (isinstance(gold, str) and not gold.strip())):
         return gold_column, "empty gold answer"
     if with_completions and completion_text(row.get("completion")) is None:
         return "completion", ("completion must be a string, or a list of chat messages ending with the assistant's "
                               "turn (the factory's own format)")
-    for name, value in ((problem_column, problem), (gold_column, gold)) + (
+    golds = ((gold_column, gold),) if gold_column else ()
+    for name, value in ((problem_column, problem),) + golds + (
             (("completion", completion_text(row.get("completion"))),) if with_completions else ()):
         if _not_unicode(value):
             return name, "text is not valid Unicode (a lone surrogate); it cannot be stored"

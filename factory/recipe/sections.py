@@ -122,8 +122,9 @@ class PromptSource:
     revision: str | None = None
     """The Hub dataset's revision (a commit or tag); recorded in the run's identity (default: what the Hub serves)."""
     columns: dict[str, str] = field(default_factory=lambda: {"id": "id", "problem": "problem", "gold": "answer"})
-    """Our field -> the dataset's column: `problem` and `gold` required, `id` optional (row numbers are used when it
-    is absent), `language` optional (a per-prompt language code for the language verifier)."""
+    """Our field -> the dataset's column: `problem` required; `gold` (left out for gold-less prompts: general
+    data); `id` optional (row numbers are used when it is absent); `language` optional (a per-prompt language code
+    for the language verifier)."""
     keep_columns: list[str] = field(default_factory=list)
     """Further source columns copied into each output row's `metadata` (nothing else of the source is kept)."""
     decontaminate: Decontaminate | None = None
@@ -135,8 +136,9 @@ class PromptSource:
         if bool(self.path) == bool(self.hub_id):
             raise RecipeError(f"{where}: set exactly one of 'path' and 'hub_id'")
         known = {"id", "problem", "gold", "language"}
-        if "problem" not in self.columns or "gold" not in self.columns:
-            raise RecipeError(f"{child(where, 'columns')}: must map 'problem' and 'gold'")
+        if "problem" not in self.columns:
+            raise RecipeError(f"{child(where, 'columns')}: must map 'problem' (and 'gold', unless the prompts have "
+                              "none)")
         if set(self.columns) - known:
             raise RecipeError(f"{child(where, 'columns')}: unknown field(s) {sorted(set(self.columns) - known)} (map id, "
                               "problem, gold, language; copy other columns with prompts.keep_columns)")

@@ -26,3 +26,23 @@ def test_format_without_required_think():
     verifier = create_verifier("format", {"require_think": False})
     assert verifier.verify(PROMPT, Completion("p", 0, "\\boxed{1}")).accepted
     assert verifier.verify(PROMPT, Completion("p", 0, "<think>x")).reason == "unclosed_think"
+
+
+@pytest.mark.parametrize("think,text,reason", [
+    ("required", "Paris is the capital of France.", "missing_think"),
+    ("allowed", "Paris is the capital of France.", ""),
+    ("allowed", "<think>\nThe capital of France.\n</think>\n\nParis.", ""),
+    ("allowed", "<think>\nThe capital of France.", "unclosed_think"),
+    ("allowed", "   ", "empty_answer"),
+    ("forbidden", "Paris is the capital of France.", ""),
+    ("forbidden", "<think>\nThe capital of France.\n</think>\n\nParis.", "think_forbidden"),
+    ("forbidden", "Paris.</think>", "think_forbidden"),
+])
+def test_think_required_allowed_forbidden(think, text, reason):
+    verdict = create_verifier("format", {"think": think}).verify(PROMPT, Completion("p", 0, text))
+    assert verdict.reason == reason and verdict.accepted == (reason == "")
+
+
+def test_think_setting_is_checked():
+    with pytest.raises(ValueError, match="think: must be one of required, allowed, forbidden"):
+        create_verifier("format", {"think": "sometimes"})
