@@ -36,7 +36,7 @@ class Expectation:
 
 
 def expect(prompt: Prompt, thresholds: Thresholds, recipe_language: str | None = None,
-           override_problem: bool = False) -> Expectation:
+           override_problem: bool = False, deadline: float | None = None) -> Expectation:
     """The languages a prompt expects, best first, and where they came from (see the module docstring)."""
     problem = prompt.problem or ""
     names = frozenset(w for w in _NAME.findall(problem) if w[0].isupper())
@@ -49,24 +49,25 @@ def expect(prompt: Prompt, thresholds: Thresholds, recipe_language: str | None =
     # Without a problem text the user turn is the problem (with whatever instruction a dataset baked in).
     text = problem if problem.strip() else "\n".join(m.get("content", "") or "" for m in prompt.messages
                                                      if m.get("role") == "user")
-    languages = prompt_languages(strip_instructions(text, template), thresholds, prior)
+    languages = prompt_languages(strip_instructions(text, template), thresholds, prior, deadline)
     if languages:
         return Expectation(languages, "prompt", names)
     if prior:
         return Expectation((prior,), prior_source, names)
     # A problem too short to judge ("What is 345 + 278?"): the templated turn as a whole, instruction included.
-    languages = prompt_languages("\n".join(turns), thresholds)
+    languages = prompt_languages("\n".join(turns), thresholds, None, deadline)
     return Expectation(languages, "template" if languages else "trace", names)
 
 
-def prompt_languages(text: str, thresholds: Thresholds, prior: str | None = None) -> tuple[str, ...]:
+def prompt_languages(text: str, thresholds: Thresholds, prior: str | None = None,
+                     deadline: float | None = None) -> tuple[str, ...]:
     """Languages `text` may be in, best first: those within `min_margin` of the best; () if it cannot tell.
 
     The script holding most of the prompt's letters is judged as one document (a prompt is short, so its
     sentences together say more than each alone). Han without kana may be Chinese or Japanese. A `prior` (the
     prompt's label or the dataset's language) that scores within twice that margin of the best is the answer.
     """
-    segments = thresholds.segments(text, "prompt")
+    segments = thresholds.segments(text, "prompt", deadline)
     by_script: Counter[str] = Counter()
     for segment in segments:
         by_script[segment.script] += weighted_letters(segment.script, segment.letters)

@@ -17,10 +17,11 @@ the thresholds a segment must meet to be judged (`Thresholds`), and `langdetect_
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
@@ -29,6 +30,7 @@ from langdetect.utils.ngram import NGram
 
 from verifiers.prose import Segment, prose_segments, script_of, weighted_letters
 
+_BLOCK_ROWS = 1 << 16  # n-grams gathered at once: 65,536 x 55 float32 is 14 MB
 _SMOOTHING = 0.5 / 10_000  # langdetect's alpha / BASE_FREQ: the weight of an n-gram a profile never saw
 SCRIPT_LANGUAGE = {"hangul": "ko", "kana": "ja", "han": "zh"}  # decided by script, no scoring needed
 SHORT_LETTERS = 40  # below this many letters a segment needs min_margin * 40 / letters
@@ -101,6 +103,11 @@ def _profiles() -> _Profiles:
         return _PROFILES
 
 
+def load_profiles() -> None:
+    """Load langdetect's profiles now (about a second, once per process), so no time bound pays for it."""
+    _profiles()
+
+
 @lru_cache(maxsize=1 << 16)
 def _word_rows(word: str) -> tuple[int, ...]:
     """Profile rows of the 1-, 2- and 3-grams of one word, as langdetect's `NGram` would emit them."""
@@ -120,13 +127,18 @@ class Scored:
     scores: dict[str, float] | None = None  # language -> mean log-likelihood per n-gram (scored scripts only)
 
 
-def score_all(segments: Sequence[Segment]) -> list[Scored]:
-    """Label segments: by their script when that names one language, else by langdetect's profiles (all the
-    scored segments in one gather and one segmented sum)."""
+def score_all(segments: Sequence[Segment], deadline: float | None = None) -> list[Scored]:
+    """Label segments: by their script when that names one language, else by langdetect's profiles (the scored
+    segments gathered and summed in blocks of at most `_BLOCK_ROWS` n-grams, so memory stays bounded).
+
+    With a `deadline` (a `time.monotonic()` value), checked between segments and blocks, `TimeoutError` is
+    raised past it."""
     profiles = _profiles()
     out: list[Scored | None] = [None] * len(segments)
     pending: list[tuple[int, list[int], list[int]]] = []
     for i, segment in enumerate(segments):
+        if deadline is not None and i % 64 == 0 and time.monotonic() > deadline:
+            raise TimeoutError("language scoring ran out of time")
         if segment.script in SCRIPT_LANGUAGE:
             out[i] = Scored(segment, SCRIPT_LANGUAGE[segment.script])
             continue
@@ -140,15 +152,31 @@ def score_all(segments: Sequence[Segment]) -> list[Scored]:
             pending.append((i, rows, columns))
         else:
             out[i] = Scored(segment, "und")
-    if pending:
-        starts = np.cumsum([0] + [len(rows) for _, rows, _ in pending[:-1]])
-        flat = np.fromiter((r for _, rows, _ in pending for r in rows), dtype=np.int64)
+    for block in _blocks(pending):
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError("language scoring ran out of time")
+        starts = np.cumsum([0] + [len(rows) for _, rows, _ in block[:-1]])
+        flat = np.fromiter((r for _, rows, _ in block for r in rows), dtype=np.int64)
         sums = np.add.reduceat(profiles.logp[flat], starts, axis=0)
-        for (i, rows, columns), total in zip(pending, sums):
+        for (i, rows, columns), total in zip(block, sums):
             means = (total[columns] / len(rows)).tolist()
             scores = dict(zip((profiles.languages[c] for c in columns), means))  # scored scripts: no `zh` twins
             out[i] = Scored(segments[i], max(scores, key=scores.__getitem__), scores)
     return out  # type: ignore[return-value]
+
+
+def _blocks(pending: list[tuple[int, list[int], list[int]]]) -> Iterator[list[tuple[int, list[int], list[int]]]]:
+    """`pending` in consecutive blocks of about `_BLOCK_ROWS` n-grams (a segment is never split)."""
+    block: list[tuple[int, list[int], list[int]]] = []
+    size = 0
+    for item in pending:
+        if block and size + len(item[1]) > _BLOCK_ROWS:
+            yield block
+            block, size = [], 0
+        block.append(item)
+        size += len(item[1])
+    if block:
+        yield block
 
 
 def score(segment: Segment) -> Scored:
@@ -213,8 +241,9 @@ class Thresholds:
     max_segment_chars: int  # longer segments are cut, so one detection costs a bounded amount
     min_margin: float  # nats per n-gram by which one language must beat another
 
-    def segments(self, text: str, part: str) -> list[Segment]:
-        return prose_segments(text, part, min_letters=self.min_segment_chars, max_letters=self.max_segment_chars)
+    def segments(self, text: str, part: str, deadline: float | None = None) -> list[Segment]:
+        return prose_segments(text, part, min_letters=self.min_segment_chars, max_letters=self.max_segment_chars,
+                              deadline=deadline)
 
     def judgeable(self, segment: Segment) -> bool:
         return weighted_letters(segment.script, segment.letters) >= self.min_segment_chars

@@ -33,6 +33,7 @@ scored (past that a trace is sampled, so a lone foreign sentence in a very long 
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import replace
 from typing import Any, Sequence
@@ -40,7 +41,7 @@ from typing import Any, Sequence
 from verifiers.base import Verifier
 from verifiers.language.expectation import Expectation, expect, prompt_languages, resolve
 from verifiers.language.scoring import (KANJI_ONLY_MAX, SCRIPT_LANGUAGE, Scored, Thresholds, english_words,
-                                        known_languages, normalize_language, score_all, twins)
+                                        known_languages, load_profiles, normalize_language, score_all, twins)
 from verifiers.prose import Segment, weighted_letters
 from verifiers.types import Completion, Prompt, Verdict, split_think
 
@@ -93,13 +94,16 @@ class LanguageVerifier(Verifier):
     - min_margin (0.15): nats per n-gram by which a foreign language must beat every expected one; a segment
       of fewer than 40 letters needs min_margin * 40 / letters (short English scores Danish or Welsh easily).
     - max_segment_chars (300): longer segments are cut, so one detection costs a bounded amount.
+    - max_seconds (2.0): wall-clock bound of one verdict (and of the prompt's expectation); past it the
+      verdict is a `timeout` rejection. A 4,000-character trace takes about 1 ms; 100 KB of anything about 0.1-1 s.
     - max_segments (2000): at most this many scored segments, evenly spaced over the trace, are judged (a
       ~4,000-character trace has 50-70, a 32k-token one about 1,500; segments labelled by script alone are free
       and always counted).
     """
 
     name = "language"
-    version = "2"  # 2: expected language from the problem first (instructions never decide), the sentence rule
+    version = "3"  # 2: expected language from the problem first (instructions never decide), the sentence rule;
+    # 3: linear scans with a wall-clock bound (`timeout`), short problems decided by the problem alone
 
     def __init__(
         self,
@@ -113,6 +117,7 @@ class LanguageVerifier(Verifier):
         max_segments: int = 2000,
         min_sentence_letters: int = 16,
         override_problem: bool = False,
+        max_seconds: float = 2.0,
     ) -> None:
         if expected_language is not None and not isinstance(expected_language, str):
             raise TypeError(f"expected_language must be a language code or null, got {expected_language!r}")
@@ -142,19 +147,36 @@ class LanguageVerifier(Verifier):
         if 0 < min_sentence_letters < min_segment_chars:
             raise ValueError(f"min_sentence_letters must be 0 (off) or at least min_segment_chars ({min_segment_chars})")
         self.thresholds = Thresholds(self.min_segment_chars, self.max_segment_chars, self.min_margin)
+        self.max_seconds = _float_param("max_seconds", max_seconds, 0.001, 600.0)
 
     def verify(self, prompt: Prompt, completion: Completion) -> Verdict:
         return self.verify_batch(prompt, [completion])[0]
 
     def verify_batch(self, prompt: Prompt, completions: Sequence[Completion]) -> list[Verdict]:
-        expectation = self.expectation(prompt)
-        return [self._judge(expectation, c.text) for c in completions]
+        """One verdict per completion. Each is bounded by `max_seconds` of wall-clock time (the prompt's own
+        expectation by another `max_seconds`, once): every scan is linear and checks a deadline between sentences
+        and scoring blocks, so past it the verdict is a `timeout` rejection, with no signal and no thread."""
+        load_profiles()  # once per process, before any clock starts
+        try:
+            expectation = self.expectation(prompt, time.monotonic() + self.max_seconds)
+        except TimeoutError:
+            return [self._timeout("prompt") for _ in completions]
+        verdicts = []
+        for completion in completions:
+            try:
+                verdicts.append(self._judge(expectation, completion.text, time.monotonic() + self.max_seconds))
+            except TimeoutError:
+                verdicts.append(self._timeout("completion"))
+        return verdicts
+
+    def _timeout(self, scope: str) -> Verdict:
+        return Verdict.reject(self.name, "timeout", limit_s=self.max_seconds, scope=scope)
 
     # -- the expected language ------------------------------------------------------------------------------
 
-    def expectation(self, prompt: Prompt) -> Expectation:
+    def expectation(self, prompt: Prompt, deadline: float | None = None) -> Expectation:
         """The languages a prompt expects, best first, and where they came from (`expectation.expect`)."""
-        return expect(prompt, self.thresholds, self.expected_language, self.override_problem)
+        return expect(prompt, self.thresholds, self.expected_language, self.override_problem, deadline)
 
     def prompt_languages(self, text: str, prior: str | None = None) -> tuple[str, ...]:
         """Languages `text` may be in, best first (`expectation.prompt_languages`)."""
@@ -230,11 +252,12 @@ class LanguageVerifier(Verifier):
 
     # -- the verdict ----------------------------------------------------------------------------------------
 
-    def _judge(self, expectation: Expectation, text: str) -> Verdict:
+    def _judge(self, expectation: Expectation, text: str, deadline: float | None = None) -> Verdict:
         split = split_think(text)
         parts = {"reasoning": split.reasoning, "answer": split.answer}
-        segments = [self._without_names(s, expectation.names) for p, t in parts.items() for s in self.thresholds.segments(t, p)]
-        scored = score_all(self._bounded(segments))
+        segments = [self._without_names(s, expectation.names)
+                    for p, t in parts.items() for s in self.thresholds.segments(t, p, deadline)]
+        scored = score_all(self._bounded(segments), deadline)
         expected, source = resolve(expectation, scored, self.thresholds)
         if expected is None:
             return Verdict.accept(self.name, expected=None, expected_from=source, prose_letters=0)
