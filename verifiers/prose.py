@@ -68,6 +68,16 @@ _SCRIPT_WORD = re.compile(
             ("arabic", "\u0610-\u061a\u0620-\u065f\u066e-\u06d3\u06d5-\u06ef\u06fa-\u06ff\u0750-\u077f"),
             ("hebrew", "\u0591-\u05bd\u05bf-\u05c2\u05c4-\u05c7\u05d0-\u05f2"),
             ("devanagari", "\u0900-\u0963\u0971-\u097f"),
+            # The other Indic scripts, with their vowel signs and viramas (not word characters for `\w`, so
+            # without their own class a Bengali or Telugu word fell apart into one-letter pieces) and the zero-width
+            # joiners their words hold.
+            ("bengali", "\u0980-\u09e3\u09f0-\u09fe\u200c\u200d"),
+            ("gurmukhi", "\u0a00-\u0a63\u0a70-\u0a7f\u200c\u200d"),
+            ("gujarati", "\u0a80-\u0ae3\u0af0-\u0aff\u200c\u200d"),
+            ("tamil", "\u0b80-\u0be5\u0bf0-\u0bff\u200c\u200d"),
+            ("telugu", "\u0c00-\u0c65\u0c70-\u0c7f\u200c\u200d"),
+            ("kannada", "\u0c80-\u0ce5\u0cf0-\u0cff\u200c\u200d"),
+            ("malayalam", "\u0d00-\u0d65\u0d70-\u0d7f\u200c\u200d"),
             ("thai", "\u0e01-\u0e4e"),
             ("han", "\u3005\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"),
             ("kana", "\u3041-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f"),
