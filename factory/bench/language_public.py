@@ -89,7 +89,9 @@ def load_material(split: str) -> tuple[dict[str, list[tuple[str, str, str]]], di
 
 
 def completion(body: str) -> str:
-    return f"<think>\n{body}\n</think>\n\nThe result is $\\boxed{{42}}$. {body.split('.')[-1] or ''}".rstrip()
+    """The trace as a model writes it: reasoning in the think block, then the answer: a box (no words of its own,
+    so every word of the completion is in the trace's language)."""
+    return f"<think>\n{body}\n</think>\n\n$\\boxed{{42}}$"
 
 
 def _near(a: str, b: str) -> bool:

@@ -109,16 +109,18 @@ def test_an_english_dataset_language_does_not_override_a_problem_it_can_judge(la
     assert verdict.accepted and verdict.details["expected"] == language, verdict
 
 
-def test_the_dataset_language_decides_a_problem_too_short_to_judge() -> None:
+def test_the_dataset_language_decides_a_problem_without_words() -> None:
+    # Until version 3 this held for "Calcule $3 + 4$." too; a short problem now speaks for itself (issue 21), so
+    # only a problem with no words at all leaves the instruction, or the dataset's language, to decide.
     french = SHORT["fr_1"].completion
-    prompt = templated("Calcule $3 + 4$.")
+    prompt = templated("$3 + 4 = ?$")
     assert judge(LanguageVerifier(), prompt, french).reason == "language_mismatch"  # the instruction is all there is
     verdict = judge(LanguageVerifier(expected_language="fr"), prompt, french)
     assert verdict.accepted and verdict.details["expected_from"] == "recipe"
 
 
 def test_the_prompts_own_language_label_comes_before_the_recipes() -> None:
-    base = templated("Calcule $3 + 4$.")
+    base = templated("$3 + 4 = ?$")
     labelled = Prompt("p", base.messages, base.problem, None, metadata={"language": "fr-FR"})
     verdict = judge(LanguageVerifier(expected_language="de"), labelled, SHORT["fr_1"].completion)
     assert verdict.accepted and verdict.details["expected"] == "fr"

@@ -19,11 +19,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from verifiers.language.scoring import KANJI_ONLY_MAX, Scored, Thresholds, language_label, score
+from verifiers.language.scoring import KANJI_ONLY_MAX, Scored, Thresholds, language_label, score, twins
 from verifiers.prose import Segment, strip_instructions, weighted_letters
 from verifiers.types import Prompt
 
 _NAME = re.compile(r"[^\W\d_]{2,}")
+# A prompt with fewer letters than this says nothing about its language ("Tom?", "x + y"). From this on it is scored,
+# with a margin that widens as it gets shorter (`Thresholds.needed`), so a short one yields several candidates.
+_MIN_PROMPT_LETTERS = 4
+_MAX_PROMPT_CHARS = 20_000  # a problem's language is clear long before this; the scoring of one document is bounded
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,8 @@ class Expectation:
     """What the prompt says about the expected language: candidates (best first) and where they came from."""
 
     languages: tuple[str, ...]
-    source: str  # "prompt" (the problem), "prompt_language" (its label), "recipe", "template", or "trace"
+    source: str  # "prompt" (the problem), "prompt_language" (its label), "recipe", "problem_or_instruction" (a
+    # problem too short to decide: the languages it plausibly is, then the instruction's), "template", or "trace"
     names: frozenset[str] = frozenset()  # capitalised words of the problem: names, not evidence of a language
 
 
@@ -49,46 +54,81 @@ def expect(prompt: Prompt, thresholds: Thresholds, recipe_language: str | None =
     # Without a problem text the user turn is the problem (with whatever instruction a dataset baked in).
     text = problem if problem.strip() else "\n".join(m.get("content", "") or "" for m in prompt.messages
                                                      if m.get("role") == "user")
-    languages = prompt_languages(strip_instructions(text, template), thresholds, prior, deadline)
-    if languages:
+    problem_text = strip_instructions(text, template)
+    judged = _prompt_languages(problem_text, thresholds, prior, deadline)
+    languages = judged.languages
+    if languages and (_one_family(languages) or prior and judged.weight >= thresholds.min_segment_chars):
         return Expectation(languages, "prompt", names)
-    if prior:
+    if prior:  # the prompt's label or the dataset's language decides what the problem cannot
         return Expectation((prior,), prior_source, names)
-    # A problem too short to judge ("What is 345 + 278?"): the templated turn as a whole, instruction included.
-    languages = prompt_languages("\n".join(turns), thresholds, None, deadline)
-    return Expectation(languages, "template" if languages else "trace", names)
+    # The instruction: what the templated turns hold besides the problem's words.
+    problem_words = set(problem_text.split())
+    instruction = " ".join(w for w in "\n".join(turns).split() if w not in problem_words)
+    said = prompt_languages(instruction, thresholds, None, deadline)[:1]
+    if languages:
+        # A problem that cannot decide ("Quanti soldi?" scores Italian, Portuguese, Spanish close): a language it
+        # plausibly is, or the instruction's if the problem may be in it too (not English for Cyrillic or Thai).
+        extra = tuple(lang for lang in said if lang not in languages and judged.plausible(lang))
+        return Expectation(languages + extra, "problem_or_instruction", names)
+    # A problem with no words ("$3 + 4$"): the instruction is all the prompt says.
+    return Expectation(said, "template" if said else "trace", names)
+
+
+def _one_family(languages: tuple[str, ...]) -> bool:
+    """Whether the candidates are one language or its near twins (Spanish, Catalan, Portuguese): the problem has
+    decided, and the trace's own language among them is taken."""
+    return set(languages) <= twins(frozenset(languages[:1]))
 
 
 def prompt_languages(text: str, thresholds: Thresholds, prior: str | None = None,
                      deadline: float | None = None) -> tuple[str, ...]:
-    """Languages `text` may be in, best first: those within `min_margin` of the best; () if it cannot tell.
+    """Languages `text` may be in, best first: those within the margin of the best; () if it cannot tell.
 
     The script holding most of the prompt's letters is judged as one document (a prompt is short, so its
-    sentences together say more than each alone). Han without kana may be Chinese or Japanese. A `prior` (the
-    prompt's label or the dataset's language) that scores within twice that margin of the best is the answer.
+    sentences together say more than each alone), from 4 letters on, with a margin that widens as the text gets
+    shorter (`Thresholds.needed`). Han without kana may be Chinese or Japanese. A `prior` (the prompt's label or
+    the dataset's language) that scores within twice that margin of the best is the answer.
     """
-    segments = thresholds.segments(text, "prompt", deadline)
+    return _prompt_languages(text, thresholds, prior, deadline).languages
+
+
+@dataclass(frozen=True)
+class _Judged:
+    languages: tuple[str, ...]  # candidates, best first
+    weight: int = 0  # weighted letters judged
+    scores: dict[str, float] | None = None  # per language, for a script shared by several
+    margin: float = 0.0
+
+    def plausible(self, language: str) -> bool:
+        """Whether the text may be in `language`: one of the candidates (within the margin of the best)."""
+        return language in self.languages
+
+
+def _prompt_languages(text: str, thresholds: Thresholds, prior: str | None, deadline: float | None) -> _Judged:
+    """`prompt_languages`, with the letters and scores it judged on."""
+    segments = thresholds.segments(text[:_MAX_PROMPT_CHARS], "prompt", deadline)
     by_script: Counter[str] = Counter()
     for segment in segments:
         by_script[segment.script] += weighted_letters(segment.script, segment.letters)
     if not by_script:
-        return ()
+        return _Judged(())
     script, weight = by_script.most_common(1)[0]
-    if weight < thresholds.min_segment_chars:
-        return ()
+    if weight < _MIN_PROMPT_LETTERS:
+        return _Judged((), weight)
     letters = sum(s.letters for s in segments if s.script == script)
     if script == "han":
-        return (prior,) if prior in ("zh", "ja") else ("zh", "ja")
+        return _Judged((prior,) if prior in ("zh", "ja") else ("zh", "ja"), weight)
     joined = " ".join(s.text for s in segments if s.script == script)
     item = score(Segment("prompt", script, joined, letters))
     if item.scores is None:
-        return (item.label,) if item.label != "und" else ()
+        return _Judged((item.label,) if item.label != "und" else (), weight)
     best = item.scores[item.label]
     margin = thresholds.needed(letters)
     if prior in item.scores and item.scores[prior] >= best - 2 * margin:
-        return (prior,)
+        return _Judged((prior,), weight, item.scores, margin)
     close = [lang for lang, value in item.scores.items() if value >= best - margin]
-    return tuple(sorted(close, key=lambda lang: -item.scores[lang]))  # type: ignore[index]
+    ranked = tuple(sorted(close, key=lambda lang: -item.scores[lang]))  # type: ignore[index]
+    return _Judged(ranked, weight, item.scores, margin)
 
 
 def resolve(expectation: Expectation, scored: list[Scored], thresholds: Thresholds) -> tuple[str | None, str]:
@@ -96,7 +136,9 @@ def resolve(expectation: Expectation, scored: list[Scored], thresholds: Threshol
 
     The trace's dominant language is taken when the prompt cannot tell or allows it among close candidates;
     otherwise the prompt's best one, so a trace wholly in another language is a mismatch. A label (the
-    prompt's or the recipe's) is taken as it is.
+    prompt's or the recipe's) is taken as it is. For a problem that cannot decide, a trace is taken in another
+    candidate than the problem's best only when it is wholly in it: when the best one is also present, even in
+    sentences too short to judge alone (pooled), it is expected, and the other language is foreign (mixing).
     """
     languages, source = expectation.languages, expectation.source
     if source in ("recipe", "prompt_language"):
@@ -111,5 +153,25 @@ def resolve(expectation: Expectation, scored: list[Scored], thresholds: Threshol
     if not languages:
         return dominant, "trace"
     if dominant in languages:
+        if source == "problem_or_instruction" and dominant != languages[0]:
+            if letters[languages[0]] >= thresholds.min_segment_chars or _in_short_pieces(languages[0], scored, thresholds):
+                return languages[0], source
         return dominant, source
     return languages[0], source
+
+
+def _in_short_pieces(language: str, scored: list[Scored], thresholds: Thresholds) -> bool:
+    """Whether the trace's pieces too short to judge alone ("We add 345 and 278.", "So the sum is 623."), pooled by
+    script into one text, are in `language` and hold enough letters to say so."""
+    pools: dict[str, list[Segment]] = {}
+    for item in scored:
+        if not thresholds.judgeable(item.segment) and item.segment.letters > 1:
+            pools.setdefault(item.segment.script, []).append(item.segment)
+    for script, pieces in pools.items():
+        letters = sum(p.letters for p in pieces)
+        if weighted_letters(script, letters) < thresholds.min_segment_chars:
+            continue
+        pooled = score(Segment("pool", script, " ".join(p.text for p in pieces), letters))
+        if pooled.label == language:
+            return True
+    return False
