@@ -56,11 +56,6 @@ def prompt(problem: str) -> Prompt:
     return Prompt("p", ({"role": "user", "content": f"{problem}\n{INSTRUCTION}"},), problem, None)
 
 
-@pytest.fixture(scope="module")
-def verifier() -> LanguageVerifier:
-    return LanguageVerifier()
-
-
 def judge(verifier: LanguageVerifier, problem: str, text: str):
     return verifier.verify(prompt(problem), Completion("p", 0, text))
 

@@ -6,17 +6,15 @@ English, each with a correct trace written wholly in the problem's language.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from factory.bench.language import (INSTRUCTION, language_of, load_fixtures, long_trace, near, prose_sentences,
-                                    templated)
+from factory.bench.language import (INSTRUCTION, SHORT_FIXTURES, language_of, load_fixtures, long_trace, near,
+                                    prose_sentences, templated)
 from verifiers.language import LanguageVerifier
 from verifiers.prose import strip_instructions
 from verifiers.types import THINK_CLOSE, Completion, Prompt, split_think
 
-SHORT = {f.language: f for f in load_fixtures(Path(__file__).parent / "fixtures" / "lang_short")}
+SHORT = {f.language: f for f in load_fixtures(SHORT_FIXTURES)}
 LANGUAGES = sorted({language_of(f) for f in SHORT.values()})
 # One sentence of another language, as R1 traces switch: English asides, and a sentence of each other language.
 ASIDES = {
@@ -25,11 +23,6 @@ ASIDES = {
     "zh": ["让我再检查一下这个计算是否正确。"],
     "ru": ["Давайте ещё раз проверим это вычисление."],
 }
-
-
-@pytest.fixture(scope="module")
-def verifier() -> LanguageVerifier:
-    return LanguageVerifier()
 
 
 def judge(verifier: LanguageVerifier, prompt: Prompt, text: str):
