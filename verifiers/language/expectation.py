@@ -1,16 +1,23 @@
 """Expectation: which language a prompt expects its completion in.
 
-The expected language, in order: the problem text itself (`Prompt.problem`, answer-format instructions such as
-"Please reason step by step, and put your final answer within \\boxed{}." removed, whatever language they are in)
-when it holds enough prose to judge (`min_segment_chars` letters); else the prompt's own label
-(`prompt.metadata["language"]`) or the recipe's `expected_language`; else the templated chat as a whole (for a
-problem as short as "What is 345 + 278?" the recipe's instruction is all there is); else the trace's dominant one.
-The problem is judged as one document: all its letters in its main script. A short problem (a dozen words) scores
-several related languages closely; the label (the prompt's, else the recipe's) is taken when it is among them, and
-without a label the trace's dominant language is taken when it is among them (a Spanish problem scores close to
-Portuguese), else the best one. So the instruction sentence a recipe appends never decides the language: a short
-French problem followed by an English instruction expects French. With `override_problem` the recipe's language is
-expected whatever the problem is in (a recipe that asks for answers in one language).
+The problem decides, from its own text (`Prompt.problem`, answer-format instructions such as "Please reason step
+by step, and put your final answer within \\boxed{}." removed, whatever language they are in), judged as one
+document (all its letters in its main script) from 4 letters on, with a margin that widens as it gets shorter:
+- candidates of one family (one language, or near twins such as Spanish, Catalan and Portuguese): expected from
+  the `prompt`; the trace's own language among them is taken, else the best;
+- candidates of several families, as a problem of three words yields ("Quanto fa 811 + 458?" scores Italian,
+  Portuguese, Spanish, Catalan and English close): the prompt's label (`prompt.metadata["language"]`) or the
+  recipe's `expected_language` decides if there is one (`prompt_language`, `recipe`); else
+  (`problem_or_instruction`) a trace wholly in one of the candidates is taken in it, so the instruction's language
+  is accepted when the problem may be in it too and never for a problem that rules it out (a Cyrillic one); a
+  trace that also holds the problem's best candidate, even in sentences too short to judge alone, expects that one
+  and the rest is foreign (mixing);
+- no words at all ("$3 + 4 = ?$"): the label or the recipe's language, else the instruction's (`template`), else
+  the trace's dominant one (`trace`).
+A label scored within twice the margin of the best is the one candidate; against a problem of enough prose
+(`min_segment_chars` letters) that rules it out, the problem's candidates stand. The instruction a recipe appends
+never decides for a problem that can. With `override_problem` the recipe's language
+is expected whatever the problem is in (a recipe that asks for answers in one language).
 """
 
 from __future__ import annotations
@@ -61,16 +68,16 @@ def expect(prompt: Prompt, thresholds: Thresholds, recipe_language: str | None =
         return Expectation(languages, "prompt", names)
     if prior:  # the prompt's label or the dataset's language decides what the problem cannot
         return Expectation((prior,), prior_source, names)
-    # The instruction: what the templated turns hold besides the problem's words.
+    if languages:
+        # A problem that cannot decide ("Quanti soldi?" scores Italian, Catalan, Indonesian close): a trace wholly
+        # in one of the languages it plausibly is. The instruction's language is one of them only when the problem
+        # may be in it too ("Quanto fa 811 + 458?" may be English; a Cyrillic or Thai problem never is).
+        return Expectation(languages, "problem_or_instruction", names)
+    # A problem with no words ("$3 + 4$"): the instruction (what the templated turns hold besides the problem's
+    # words) is all the prompt says.
     problem_words = set(problem_text.split())
     instruction = " ".join(w for w in "\n".join(turns).split() if w not in problem_words)
     said = prompt_languages(instruction, thresholds, None, deadline)[:1]
-    if languages:
-        # A problem that cannot decide ("Quanti soldi?" scores Italian, Portuguese, Spanish close): a language it
-        # plausibly is, or the instruction's if the problem may be in it too (not English for Cyrillic or Thai).
-        extra = tuple(lang for lang in said if lang not in languages and judged.plausible(lang))
-        return Expectation(languages + extra, "problem_or_instruction", names)
-    # A problem with no words ("$3 + 4$"): the instruction is all the prompt says.
     return Expectation(said, "template" if said else "trace", names)
 
 
@@ -96,12 +103,6 @@ def prompt_languages(text: str, thresholds: Thresholds, prior: str | None = None
 class _Judged:
     languages: tuple[str, ...]  # candidates, best first
     weight: int = 0  # weighted letters judged
-    scores: dict[str, float] | None = None  # per language, for a script shared by several
-    margin: float = 0.0
-
-    def plausible(self, language: str) -> bool:
-        """Whether the text may be in `language`: one of the candidates (within the margin of the best)."""
-        return language in self.languages
 
 
 def _prompt_languages(text: str, thresholds: Thresholds, prior: str | None, deadline: float | None) -> _Judged:
@@ -125,10 +126,10 @@ def _prompt_languages(text: str, thresholds: Thresholds, prior: str | None, dead
     best = item.scores[item.label]
     margin = thresholds.needed(letters)
     if prior in item.scores and item.scores[prior] >= best - 2 * margin:
-        return _Judged((prior,), weight, item.scores, margin)
+        return _Judged((prior,), weight)
     close = [lang for lang, value in item.scores.items() if value >= best - margin]
     ranked = tuple(sorted(close, key=lambda lang: -item.scores[lang]))  # type: ignore[index]
-    return _Judged(ranked, weight, item.scores, margin)
+    return _Judged(ranked, weight)
 
 
 def resolve(expectation: Expectation, scored: list[Scored], thresholds: Thresholds) -> tuple[str | None, str]:
