@@ -79,7 +79,8 @@ class LanguageVerifier(Verifier):
 
     Parameters (recipe `params`), defaults calibrated with `python -m factory.bench.language`:
     - expected_language: a langdetect code (`en`, `zh`, `fr`, ...): the dataset's language, used when the problem
-      holds too little prose to judge and as the tie-breaker when a short problem scores it close to the best;
+      cannot decide (no words, or close candidates of several families) and taken when a problem scores it within
+      twice the margin of the best;
       None = no dataset language (the prompt's label `metadata["language"]`, if any, plays that role per prompt).
     - override_problem (False): expect `expected_language` whatever the problem's language.
     - also_allowed: further languages never counted as foreign (e.g. `[en]` to tolerate English terms).
@@ -95,7 +96,7 @@ class LanguageVerifier(Verifier):
       of fewer than 40 letters needs min_margin * 40 / letters (short English scores Danish or Welsh easily).
     - max_segment_chars (300): longer segments are cut, so one detection costs a bounded amount.
     - max_seconds (2.0): wall-clock bound of one verdict (and of the prompt's expectation); past it the
-      verdict is a `timeout` rejection. A 4,000-character trace takes about 1 ms; 100 KB of anything about 0.1-1 s.
+      verdict is a `timeout` rejection. A 4,000-character trace takes a few ms; 100 KB of anything 0.1-1 s.
     - max_segments (2000): at most this many scored segments, evenly spaced over the trace, are judged (a
       ~4,000-character trace has 50-70, a 32k-token one about 1,500; segments labelled by script alone are free
       and always counted).
