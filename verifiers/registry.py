@@ -18,7 +18,7 @@ _BUILTIN: dict[str, str] = {
     "format": "verifiers.format:FormatVerifier",
     "math": "verifiers.math:MathVerifier",
     "code": "verifiers.code:CodeVerifier",
-    "language": "verifiers.language:LanguageVerifier",
+    "language": "verifiers.language.verifier:LanguageVerifier",
     "repetition": "verifiers.readability:RepetitionVerifier",
     "paragraph_length": "verifiers.readability:ParagraphLengthVerifier",
     "code_in_answer": "verifiers.readability:CodeInAnswerVerifier",

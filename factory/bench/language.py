@@ -67,9 +67,9 @@ def language_of(fixture: Fixture) -> str:
 
 def near(a: str, b: str) -> bool:
     """Whether two languages are the same or near twins (too close for one sentence to tell: the verifier's list)."""
-    from verifiers.language import _TWINS
+    from verifiers.language.scoring import TWINS
 
-    return a == b or any(a in group and b in group for group in _TWINS)
+    return a == b or any(a in group and b in group for group in TWINS)
 
 
 def templated(problem: str, form: str = "template", prompt_id: str = "p") -> Prompt:

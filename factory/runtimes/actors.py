@@ -48,8 +48,9 @@ class VerificationActor:
         self._known: dict[int, dict[tuple[str, int], list[Verdict]]] = {}
 
     def count_passed(self, unit: int, prompts: list[Prompt],
-                     completions: list[Completion]) -> tuple[int, list[Completion], dict[str, int], float]:
-        """Verify one adaptive round: how many of each prompt's new samples passed every verifier."""
+                     completions: list[Completion]) -> tuple[int, list[Completion], dict[str, list[int]], float]:
+        """Verify one adaptive round: the sample indices of each prompt's new samples that passed every verifier
+        (`AdaptiveUnit` counts them by identity, as the accepted split keeps them)."""
         started = time.monotonic()
         known = self._known.setdefault(unit, {})
         passed = {}
@@ -61,7 +62,8 @@ class VerificationActor:
             verdicts = verify_prompt(self.verifiers, prompt, samples)
             for completion, sample_verdicts in zip(samples, verdicts):
                 known[(prompt.prompt_id, completion.sample_index)] = sample_verdicts
-            passed[prompt.prompt_id] = sum(all(v.accepted for v in vs) for vs in verdicts)
+            passed[prompt.prompt_id] = [c.sample_index for c, vs in zip(samples, verdicts)
+                                        if all(v.accepted for v in vs)]
         return unit, completions, passed, time.monotonic() - started
 
     def verify(self, unit: int, prompts: list[Prompt], completions: list[Completion]) -> tuple[int, UnitResult, float]:

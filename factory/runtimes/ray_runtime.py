@@ -152,8 +152,8 @@ class RayRuntime(Runtime):
         self._check_feasible(recipe)
         self._sampling = SamplingConfig.of(recipe.generation)
         adaptive = recipe.generation.adaptive
-        self._adaptive = (AdaptiveSettings(adaptive.target_accepted, adaptive.round_n, recipe.generation.n)
-                          if adaptive else None)
+        self._adaptive = (AdaptiveSettings(adaptive.target_accepted, adaptive.round_n, recipe.generation.n,
+                                           distinct=recipe.selection.dedup_completions) if adaptive else None)
         # vLLM sizes its CPU thread pool from OMP_NUM_THREADS, which Ray pins to the actor's CPU share.
         env = {"OMP_NUM_THREADS": str(os.cpu_count() or 1), "VLLM_LOGGING_LEVEL":
                os.environ.get("VLLM_LOGGING_LEVEL", "ERROR"), "TOKENIZERS_PARALLELISM": "false"}

@@ -47,12 +47,17 @@ def select_accepted(prompt_id: str, accepted: Sequence[Completion], max_keep: in
     return {c.sample_index for c in ordered[:max_keep]}
 
 
+def completion_key(completion: Completion) -> str:
+    """A completion's identity for dedup: its text with whitespace normalised (adaptive sampling counts by it too)."""
+    return " ".join(completion.text.split())
+
+
 def duplicate_indices(passed: Sequence[Completion]) -> set[int]:
-    """Sample indices of passed completions whose text (whitespace-normalised) an earlier one already has."""
+    """Sample indices of passed completions whose `completion_key` an earlier one already has."""
     seen: set[str] = set()
     duplicates = set()
     for completion in sorted(passed, key=lambda c: c.sample_index):
-        key = " ".join(completion.text.split())
+        key = completion_key(completion)
         if key in seen:
             duplicates.add(completion.sample_index)
         seen.add(key)

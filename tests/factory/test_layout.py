@@ -146,7 +146,7 @@ def test_the_recipe_imports_no_feature_module():
 
 def test_heavy_dependencies_sit_behind_one_module():
     owners = {"vllm": {"factory/engines/vllm_engine.py"}, "ray": {"factory/runtimes/ray_runtime.py"},
-              "httpx": {"factory/engines/openai_engine.py"}, "sympy": None, "langdetect": {"verifiers/language.py"},
+              "httpx": {"factory/engines/openai_engine.py"}, "sympy": None, "langdetect": {"verifiers/language/scoring.py"},
               "polars": None, "datasketch": None}
     for path in list((ROOT / "factory").rglob("*.py")) + list((ROOT / "verifiers").rglob("*.py")):
         rel = str(path.relative_to(ROOT))

@@ -46,7 +46,8 @@ class MemoryCalls:
         return self._handle((unit, samples, 0.01))
 
     def count_passed(self, verifier, unit, prompts, completions):
-        passed = {p.prompt_id: min(self.passes, sum(c.prompt_id == p.prompt_id for c in completions)) for p in prompts}
+        passed = {p.prompt_id: [c.sample_index for c in completions if c.prompt_id == p.prompt_id][:self.passes]
+                  for p in prompts}  # the sample indices that passed (distinct texts: each counts)
         return self._handle((unit, completions, passed, 0.01))
 
     def verify(self, verifier, unit, prompts, completions):

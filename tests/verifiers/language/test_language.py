@@ -17,11 +17,6 @@ TEMPLATE = "\nPlease reason step by step, and put your final answer within \\box
 REJECTIONS = {"language_mixing", "language_mismatch"}
 
 
-@pytest.fixture(scope="module")
-def verifier() -> LanguageVerifier:
-    return LanguageVerifier()
-
-
 def prompt_for(problem: str) -> Prompt:
     return Prompt("p", ({"role": "user", "content": problem + TEMPLATE},), problem, "0")
 

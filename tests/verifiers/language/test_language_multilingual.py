@@ -6,17 +6,15 @@ English, each with a correct trace written wholly in the problem's language.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from factory.bench.language import (INSTRUCTION, language_of, load_fixtures, long_trace, near, prose_sentences,
-                                    templated)
+from factory.bench.language import (INSTRUCTION, SHORT_FIXTURES, language_of, load_fixtures, long_trace, near,
+                                    prose_sentences, templated)
 from verifiers.language import LanguageVerifier
 from verifiers.prose import strip_instructions
 from verifiers.types import THINK_CLOSE, Completion, Prompt, split_think
 
-SHORT = {f.language: f for f in load_fixtures(Path(__file__).parent / "fixtures" / "lang_short")}
+SHORT = {f.language: f for f in load_fixtures(SHORT_FIXTURES)}
 LANGUAGES = sorted({language_of(f) for f in SHORT.values()})
 # One sentence of another language, as R1 traces switch: English asides, and a sentence of each other language.
 ASIDES = {
@@ -25,11 +23,6 @@ ASIDES = {
     "zh": ["让我再检查一下这个计算是否正确。"],
     "ru": ["Давайте ещё раз проверим это вычисление."],
 }
-
-
-@pytest.fixture(scope="module")
-def verifier() -> LanguageVerifier:
-    return LanguageVerifier()
 
 
 def judge(verifier: LanguageVerifier, prompt: Prompt, text: str):
@@ -109,16 +102,18 @@ def test_an_english_dataset_language_does_not_override_a_problem_it_can_judge(la
     assert verdict.accepted and verdict.details["expected"] == language, verdict
 
 
-def test_the_dataset_language_decides_a_problem_too_short_to_judge() -> None:
+def test_the_dataset_language_decides_a_problem_without_words() -> None:
+    # Until version 3 this held for "Calcule $3 + 4$." too; a short problem now speaks for itself (issue 21), so
+    # only a problem with no words at all leaves the instruction, or the dataset's language, to decide.
     french = SHORT["fr_1"].completion
-    prompt = templated("Calcule $3 + 4$.")
+    prompt = templated("$3 + 4 = ?$")
     assert judge(LanguageVerifier(), prompt, french).reason == "language_mismatch"  # the instruction is all there is
     verdict = judge(LanguageVerifier(expected_language="fr"), prompt, french)
     assert verdict.accepted and verdict.details["expected_from"] == "recipe"
 
 
 def test_the_prompts_own_language_label_comes_before_the_recipes() -> None:
-    base = templated("Calcule $3 + 4$.")
+    base = templated("$3 + 4 = ?$")
     labelled = Prompt("p", base.messages, base.problem, None, metadata={"language": "fr-FR"})
     verdict = judge(LanguageVerifier(expected_language="de"), labelled, SHORT["fr_1"].completion)
     assert verdict.accepted and verdict.details["expected"] == "fr"
