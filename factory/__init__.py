@@ -3,4 +3,4 @@
 `import factory` stays light: vLLM, Ray, sympy and langdetect are imported only by the modules that use them.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
