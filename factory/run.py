@@ -102,10 +102,10 @@ class UnitCommitter:
         prompts = self.stream.committed(unit)
         recipe = self.record.recipe
         if self.record.run_info["sampling"]:  # generated here: what fixed n would have cost (adaptive's baseline)
-            result.stats["fixed_n_samples"] = len(prompts) * recipe.generation.n
+            result.stats.fixed_n_samples = len(prompts) * recipe.generation.n
         marker = {"unit": unit, "prompt_ids": [p.prompt_id for p in prompts],
                   "rows": {split: len(rows) for split, rows in result.rows_by_split.items()},
-                  "stats": result.stats, "unwritable": result.unwritable, "seconds": seconds,
+                  "stats": result.stats.to_dict(), "unwritable": result.unwritable, "seconds": seconds,
                   "wall_seconds": round(self.wall(), 3), "committed": now()}
         self.record.commit(unit, result.rows_by_split, marker)
         self.stream.gold.flush(self.record.folder.meta)
@@ -114,7 +114,7 @@ class UnitCommitter:
         for item in result.unwritable:
             self.progress.event("skipped", message=f"sample {item['id']}: field '{item['field']}': {item['reason']}")
         self.counters = self.runtime.counters() or self.counters
-        self.progress.unit_done(unit, len(prompts), result.stats["generated"], result.stats["passed"],
+        self.progress.unit_done(unit, len(prompts), result.stats.generated, result.stats.passed,
                                 self.counters)
         self.record.folder.write_json("stats.json", self.summary())
         self.record.write_card(None, self.units_total())

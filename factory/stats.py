@@ -16,7 +16,9 @@ commit), and `factory stats` rebuilds the same totals from the markers of a fini
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from dataclasses import dataclass, field
 from math import comb
 from typing import Any, Iterable
 
@@ -31,8 +33,43 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - comb(n - c, k) / comb(n, k)
 
 
-def new_unit_stats() -> dict[str, Any]:
-    return {**{key: 0 for key in COUNT_KEYS}, "reasons": {}, "per_prompt": []}
+@dataclass
+class UnitStats:
+    """One unit's figures, as verification counts them and its marker keeps them (`to_dict` / `from_dict`).
+    Units add up (`a + b`); a run's totals over many units are `RunTotals`, which keeps per-prompt outcomes as a
+    histogram instead of a list."""
+
+    prompts: int = 0
+    generated: int = 0
+    passed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    unverifiable: int = 0
+    verifier_errors: int = 0
+    pairs: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    fixed_n_samples: int = 0
+    """What fixed n would have generated (adaptive sampling's baseline); 0 for traces made elsewhere."""
+    reasons: Counter = field(default_factory=Counter)
+    """`verifier:reason` -> samples, exactly as the rows' `rejection_reasons` spell them."""
+    per_prompt: list[list[int]] = field(default_factory=list)
+    """[samples, passed] per prompt, in unit order (pass@k comes from these)."""
+
+    def __add__(self, other: "UnitStats") -> "UnitStats":
+        counts = {key: getattr(self, key) + getattr(other, key) for key in COUNT_KEYS}
+        return UnitStats(**counts, reasons=self.reasons + other.reasons, per_prompt=self.per_prompt + other.per_prompt)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{key: getattr(self, key) for key in COUNT_KEYS}, "reasons": dict(self.reasons),
+                "per_prompt": [list(p) for p in self.per_prompt]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "UnitStats":
+        """From a marker (keys a marker of an older version lacks count 0)."""
+        counts = {key: int(data.get(key, 0) or 0) for key in COUNT_KEYS}
+        return cls(**counts, reasons=Counter(data.get("reasons", {})),
+                   per_prompt=[list(p) for p in data.get("per_prompt", [])])
 
 
 class RunTotals:
@@ -45,11 +82,13 @@ class RunTotals:
         self.reasons: Counter[str] = Counter()
         self.outcomes: Counter[tuple[int, int]] = Counter()
 
-    def add(self, unit: dict[str, Any]) -> None:
+    def add(self, unit: UnitStats | dict[str, Any]) -> None:
+        """Add one unit's figures (its UnitStats, or a marker's dict of them)."""
+        stats = unit if isinstance(unit, UnitStats) else UnitStats.from_dict(unit)
         for key in COUNT_KEYS:
-            self.counts[key] += unit.get(key, 0)
-        self.reasons.update(unit.get("reasons", {}))
-        self.outcomes.update(tuple(p) for p in unit.get("per_prompt", []))
+            self.counts[key] += getattr(stats, key)
+        self.reasons.update(stats.reasons)
+        self.outcomes.update(tuple(p) for p in stats.per_prompt)
 
     def estimates(self) -> dict[str, float]:
         """pass@1 and pass@n (n the largest sample count of any prompt), each over the prompts with >= k samples."""

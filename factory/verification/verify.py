@@ -14,14 +14,13 @@ passes through. A sample is accepted only if every verdict is `accepted`.
 from __future__ import annotations
 
 import traceback
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from factory.recipe import Pairs, Selection, VerifierSpec
 from factory.verification.selection import (DUPLICATE, NOT_SELECTED, OUTSIDE_BAND, choose_pairs,
                                duplicate_indices, in_band, qualifies_for_pair, select_accepted)
-from factory.stats import new_unit_stats
+from factory.stats import UnitStats
 from factory.output.rows import PAIRS_SPLIT, build_pair, build_row, row_id, unwritable_field
 from verifiers.types import Completion, Prompt, Verdict
 from verifiers.base import Verifier
@@ -36,7 +35,7 @@ VERIFIER_ATTEMPTS = 2
 @dataclass
 class UnitResult:
     rows_by_split: dict[str, list[dict[str, Any]]]
-    stats: dict[str, Any]
+    stats: UnitStats
     unwritable: list[dict[str, str]] = field(default_factory=list)
     """Samples left out because a field cannot be stored: {id, field, reason}; listed in the marker and manifest."""
 
@@ -97,7 +96,7 @@ def verify_unit(
     by_prompt: dict[str, list[Completion]] = {}
     for completion in completions:
         by_prompt.setdefault(completion.prompt_id, []).append(completion)
-    out = _UnitRows(new_unit_stats(), keep_rejected, run_info)
+    out = _UnitRows(UnitStats(), keep_rejected, run_info)
     for prompt in prompts:
         samples = sorted(by_prompt.get(prompt.prompt_id, []), key=lambda c: c.sample_index)
         samples = out.drop_unstorable(prompt, samples)
@@ -116,10 +115,10 @@ def verify_unit(
             reasons_of = {c.sample_index: r for c, r in wrong}
             for chosen, rejected in choose_pairs(kept, [c for c, _ in wrong], pairs.per_prompt):
                 out.pairs.append(build_pair(prompt, chosen, rejected, reasons_of[rejected.sample_index], run_info))
-        out.stats["verifier_errors"] += sum(any(v.reason == VERIFIER_ERROR for v in vs) for vs in verdicts)
-        out.stats["prompts"] += 1
-        out.stats["passed"] += len(passed)
-        out.stats["per_prompt"].append([len(samples), len(passed)])
+        out.stats.verifier_errors += sum(any(v.reason == VERIFIER_ERROR for v in vs) for vs in verdicts)
+        out.stats.prompts += 1
+        out.stats.passed += len(passed)
+        out.stats.per_prompt.append([len(samples), len(passed)])
     return out.result(with_pairs=pairs is not None)
 
 
@@ -156,9 +155,8 @@ def _selection_verdicts(prompt: Prompt, samples: list[Completion], passed: list[
 class _UnitRows:
     """The rows, stats and left-out samples of one unit as they are built."""
 
-    def __init__(self, stats: dict[str, Any], keep_rejected: bool, run_info: dict[str, Any]) -> None:
+    def __init__(self, stats: UnitStats, keep_rejected: bool, run_info: dict[str, Any]) -> None:
         self.stats, self.keep_rejected, self.run_info = stats, keep_rejected, run_info
-        self.reasons: Counter[str] = Counter()
         self.accepted: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
         self.pairs: list[dict[str, Any]] = []
@@ -173,32 +171,32 @@ class _UnitRows:
                 continue
             self.unwritable.append({"id": row_id(prompt.prompt_id, completion.sample_index), "field": "completion",
                                     "reason": "text is not valid Unicode (a lone surrogate): it cannot be stored"})
-            self.reasons["factory:unwritable_text"] += 1
-            self.stats["generated"] += 1
-            self.stats["rejected"] += 1
+            self.stats.reasons["factory:unwritable_text"] += 1
+            self.stats.generated += 1
+            self.stats.rejected += 1
         return storable
 
     def add(self, prompt: Prompt, completion: Completion, verdicts: list[Verdict]) -> dict[str, Any]:
         accepted = all(v.accepted for v in verdicts)
         for verdict in verdicts:
             if verdict.status in ("rejected", "unverifiable"):
-                self.reasons[f"{verdict.name}:{verdict.reason}"] += 1
+                self.stats.reasons[f"{verdict.name}:{verdict.reason}"] += 1
         row = build_row(prompt, completion, verdicts, accepted=accepted, run_info=self.run_info)
         if accepted:
             self.accepted.append(row)
         elif self.keep_rejected:
             self.rejected.append(row)
         s = self.stats
-        s["generated"] += 1
-        s["accepted" if accepted else "rejected"] += 1
-        s["unverifiable"] += any(v.status == "unverifiable" for v in verdicts)
-        s["prompt_tokens"] += completion.prompt_tokens
-        s["completion_tokens"] += completion.completion_tokens
+        s.generated += 1
+        s.accepted += accepted
+        s.rejected += not accepted
+        s.unverifiable += any(v.status == "unverifiable" for v in verdicts)
+        s.prompt_tokens += completion.prompt_tokens
+        s.completion_tokens += completion.completion_tokens
         return row
 
     def result(self, with_pairs: bool) -> UnitResult:
-        self.stats["reasons"] = dict(self.reasons)
-        self.stats["pairs"] = len(self.pairs)
+        self.stats.pairs = len(self.pairs)
         rows_by_split = {"accepted": self.accepted}
         if self.keep_rejected:
             rows_by_split["rejected"] = self.rejected

@@ -108,7 +108,7 @@ def test_unstorable_generated_text_is_left_out_with_its_id(tmp_path):
                          selection=Selection(), keep_rejected=True, run_info={})
     assert [r["id"] for r in result.rows_by_split["accepted"]] == ["p#0"]
     assert result.unwritable == [{"id": "p#1", "field": "completion", "reason": result.unwritable[0]["reason"]}]
-    assert result.stats["generated"] == 2 and result.stats["reasons"] == {"factory:unwritable_text": 1}
+    assert result.stats.generated == 2 and result.stats.reasons == {"factory:unwritable_text": 1}
     with RunFolder(tmp_path / "run") as folder:  # the rest of the unit is written
         folder.write_run_info({"fingerprint": "x"})
         folder.commit_unit(0, result.rows_by_split, {"unit": 0})

@@ -52,8 +52,8 @@ def test_costly_verifier_skips_rejected_and_every_sample_lands_once():
     odd = next(r for r in result.rows_by_split["rejected"] if r["sample_index"] == 1)
     assert [(v["name"], v["status"], v["reason"]) for v in odd["verdicts"]] == [
         ("even", "rejected", "odd"), ("costly", "skipped", "skipped_already_rejected")]
-    assert result.stats["per_prompt"] == [[4, 2], [4, 2]]
-    assert result.stats["reasons"] == {"even:odd": 4}
+    assert result.stats.per_prompt == [[4, 2], [4, 2]]
+    assert result.stats.reasons == {"even:odd": 4}
 
 
 def test_selection_keeps_k_and_marks_the_rest():
@@ -64,9 +64,9 @@ def test_selection_keeps_k_and_marks_the_rest():
     not_selected = [r for r in result.rows_by_split["rejected"]
                     if "selection:not_selected" in r["rejection_reasons"]]
     assert sorted(r["sample_index"] for r in not_selected) == [0, 2]
-    assert (result.stats["passed"], result.stats["accepted"], result.stats["rejected"]) == (3, 1, 5)
+    assert (result.stats.passed, result.stats.accepted, result.stats.rejected) == (3, 1, 5)
     # one word per count: the funnel's reason keys are the rows' reasons
-    assert set(result.stats["reasons"]) == {r for row in result.rows_by_split["rejected"]
+    assert set(result.stats.reasons) == {r for row in result.rows_by_split["rejected"]
                                             for r in row["rejection_reasons"]}
 
 
@@ -74,7 +74,7 @@ def test_dropping_rejected_still_counts_them():
     prompts, completions = unit()
     result = verify_unit([EvenIndex()], prompts, completions, selection=Selection(4, "first"),
                          keep_rejected=False, run_info={})
-    assert set(result.rows_by_split) == {"accepted"} and result.stats["rejected"] == 4
+    assert set(result.rows_by_split) == {"accepted"} and result.stats.rejected == 4
 
 
 def test_a_verifier_bug_is_recorded_not_raised():
@@ -83,7 +83,7 @@ def test_a_verifier_bug_is_recorded_not_raised():
                          run_info={})
     row = result.rows_by_split["rejected"][0]
     assert row["verdicts"][0]["status"] == "unverifiable" and "ZeroDivisionError" in row["verdicts"][0]["details"]
-    assert result.stats["unverifiable"] == 2
+    assert result.stats.unverifiable == 2
 
 
 def test_selection_strategies_are_deterministic():
@@ -111,7 +111,7 @@ def test_known_verdicts_are_reused_even_when_empty():
     known = {(c.prompt_id, c.sample_index): [] for c in completions}
     result = verify_unit([], prompts, completions, selection=Selection(4, "first"), keep_rejected=True,
                          run_info={}, known=known)
-    assert result.stats["passed"] == 2
+    assert result.stats.passed == 2
     recorder = CostlyRecorder()
     verify_unit([recorder], prompts, completions, selection=Selection(4, "first"), keep_rejected=True,
                 run_info={}, known={(completions[0].prompt_id, 0): [Verdict.accept("costly")]})
