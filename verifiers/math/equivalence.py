@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import sympy
 from sympy.core.function import AppliedUndef
 
-from verifiers.math.parse import Unparseable, Value
+from verifiers.math.parse import Unparseable, Value, relation_set
 
 _EXACT_TOL = sympy.Float("1e-40", 60)
 _MIN_PREC = 20  # bits: an evaluated number with fewer significant bits is a cancellation, not a value
@@ -42,10 +42,14 @@ def equal(g: Value, p: Value, opt: Options) -> bool:
         return _text_key(g) == _text_key(p) != ""
     if g.kind == "rel" and p.kind == "rel":
         return _relations_equal(g, p, opt)
-    if "rel" in (g.kind, p.kind):
+    if "rel" in (g.kind, p.kind):  # an equation against its solutions: "x^2 = 4" and "x = 2 or x = -2", "2, -2"
         other = p if g.kind == "rel" else g
         rel_set = _relation_set(g if g.kind == "rel" else p)
-        return rel_set is not None and other.kind in ("set", "seq") and _sets_equal(rel_set, _to_set(other))
+        if rel_set is None or other.kind not in ("set", "seq", "expr"):
+            return False
+        if other.kind == "expr" and not isinstance(rel_set, sympy.FiniteSet):
+            return False
+        return _sets_equal(rel_set, _to_set(other))
     if g.kind == "seq" or p.kind == "seq":
         return _seq_equal(g, p, opt)
     if g.kind == "set" or p.kind == "set":
@@ -187,7 +191,7 @@ def _text_key(v: Value) -> str:
 def _seq_equal(g: Value, p: Value, opt: Options) -> bool:
     if g.kind != "seq" or p.kind != "seq":
         one, other = (g, p) if g.kind == "seq" else (p, g)
-        if other.kind == "set" and one.brackets in ("()", "{}"):
+        if other.kind == "set" and (one.brackets in ("()", "{}") or not one.ordered):
             return _sets_equal(_to_set(g), _to_set(p))
         if other.kind == "matrix":
             return _matrix_equal(g, p, opt)
@@ -293,11 +297,12 @@ def _binary_relations(v: Value) -> list[tuple[sympy.Expr, str, sympy.Expr]]:
 def _relations_equal(g: Value, p: Value, opt: Options) -> bool:
     gs, ps = g.obj[0], p.obj[0]
     if all(op == "=" for op in g.obj[1] + p.obj[1]) and _is_name(gs[0]) and _is_name(ps[0]):
-        return equal(gs[0], ps[0], opt) and equal(gs[-1], ps[-1], opt)  # x = 3 vs x = 3
+        if equal(gs[0], ps[0], opt) and equal(gs[-1], ps[-1], opt):  # x = 3 vs x = 3
+            return True
     try:
         ga, pa = _binary_relations(g), _binary_relations(p)
-    except Unparseable:
-        return False
+    except Unparseable:  # "x = \\pm 2": compared by its solution set below
+        ga, pa = [], [None]
     if len(ga) == len(pa) and all(_single_relation_equal(a, b, opt) for a, b in zip(ga, pa)):
         return True
     gset, pset = _relation_set(g), _relation_set(p)
@@ -325,6 +330,9 @@ def _single_relation_equal(a: tuple, b: tuple, opt: Options) -> bool:
 
 def _relation_set(v: Value) -> sympy.Set | None:
     """The solution set of a relation chain in one variable (`1 < x \\le 2` -> (1, 2]), else None."""
+    found = relation_set(v)
+    if found is not None:
+        return found
     try:
         rels = _binary_relations(v)
         calls = set().union(*(l.atoms(AppliedUndef) | r.atoms(AppliedUndef) for l, _, r in rels))

@@ -260,8 +260,13 @@ _CURRENCY = re.compile(
 )
 _COMMAND_ARG = re.compile(r"\\[A-Za-z]+\*?\s*\{[^{}]*\}")
 _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z\u00c0-\u024f]+(?:'[a-z]+)?(?:\s*\^\s*\{?[23]\}?|[²³])?")
-_FUNCTION_NAMES = frozenset("sin cos tan cot sec csc log ln exp lg arcsin arccos arctan sinh cosh tanh max min gcd lcm "
-                            "mod deg det pi inf infty oo".split())
+# The functions an answer may apply (`calculator.FUNCTIONS` evaluates them; listed here too, since this module does
+# not import sympy). A name applied to an argument that is not one of these has no value we know.
+FUNCTION_NAMES = frozenset(
+    "sqrt cbrt root abs floor ceil ceiling round sign signum sgn exp ln log log10 log2 sin cos tan cot sec csc asin "
+    "acos atan acot asec acsc arcsin arccos arctan arccot arcsec arccsc sinh cosh tanh coth asinh acosh atanh "
+    "arcsinh arccosh arctanh min max gcd lcm factorial binomial".split())
+_NOT_WORDS = FUNCTION_NAMES | frozenset("lg mod deg det pi inf infty oo infinity".split())
 _SHORT_WORDS = frozenset("is of in to be it an as at by on so we my he if do us am no or sq cu cm mm km kg mg ml ft mi yd oz lb "
                          "hr hz".split())
 # Words that change what the value means: a negation, a bound, an approximation, a condition, a hedge, or an
@@ -282,6 +287,10 @@ def phrase_values(s: str) -> tuple[list[str], str]:
     for one value in words or with a currency sign, ([v1, v2], "") for two different ones, or ([], cause) when
     the words qualify the value ("ambiguous_phrase"). Plain-word answers ("odd", "Evelyn", "no solution") have no
     value and are returned unchanged, for the text comparison."""
+    s = _NAMED_FUNCTION.sub(lambda m: m.group(1), s)  # \\operatorname{abs}(x), \\text{sqrt}(2): the name itself
+    applied = _unknown_application(s)
+    if applied:
+        return [], applied
     unwrapped = _TEXT_BODY.sub(lambda m: f" {m.group(1)}", s)
     text = _CURRENCY.sub(" ", unwrapped)
     masked = _COMMAND_ARG.sub(lambda m: "#" * len(m.group(0)), text)  # \begin{pmatrix}, \mathbb{R}: not words
@@ -305,11 +314,34 @@ def phrase_values(s: str) -> tuple[list[str], str]:
         return [s], ""  # words only: a text answer
     if any(_qualifies(m.group(0), text[m.end() :]) for m in words):
         return [], "ambiguous_phrase"
+    if any(_inside_expression(text, m) for m in words):
+        return [], "word_in_expression"  # "2 \\cdot apples", "12^{total}": only words around the value may go
     if any(re.search(r"\d", v) for v in values):
         values = [v for v in values if not re.fullmatch(r"[A-Z]{1,3}", v)] or values  # "the length AB is 10"
     values = [re.sub(r"^=\s*", "", v) for v in values]  # "the number = 10"
     distinct = list(dict.fromkeys(re.sub(r"\s+", "", v) for v in values))
     return ([values[0]] if len(distinct) == 1 else values), ""
+
+
+_NAMED_FUNCTION = re.compile(r"\\(?:operatorname|mathrm|textrm|text|rm|mathit)\s*\{([A-Za-z]+)\}(?=\(|\\left\s*\(|\s+[\dA-Za-z(])")
+_APPLIED = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{2,})(?=\(|\\left\s*\()")
+_BEFORE_OPERATOR = re.compile(r"(?:[+\-*/^_]|\\cdot|\\times|\\div)\s*\{?\s*$")
+_AFTER_OPERATOR = re.compile(r"^\s*\}?\s*(?:[*/^]|\\cdot|\\times|\\div)")
+
+
+def _unknown_application(s: str) -> str:
+    """"unknown_function" when a name of two or more letters that is not a known function is applied to an
+    argument written right after it (`total(18)`, `\\operatorname{foo}(3)`); else ""."""
+    masked = _COMMAND_ARG.sub(lambda m: "#" * len(m.group(0)), s.replace("\\left", "      "))
+    for m in _APPLIED.finditer(masked):
+        if m.group(1).lower() not in FUNCTION_NAMES:
+            return "unknown_function"
+    return ""
+
+
+def _inside_expression(text: str, word: re.Match[str]) -> bool:
+    """Whether a word touches an operator: it is part of the expression, and deleting it would change the value."""
+    return bool(_BEFORE_OPERATOR.search(text[: word.start()]) or _AFTER_OPERATOR.match(text[word.end() :]))
 
 
 def _qualifies(word: str, after: str) -> bool:
@@ -333,7 +365,7 @@ def _is_prose_word(word: str) -> bool:
     """A word, not math: three or more letters (or a common two-letter word or unit) and not a function name;
     capitals of up to three letters name points and segments ("AB", "ABC")."""
     bare = _bare(word)
-    if bare.lower() in _FUNCTION_NAMES or (bare.isupper() and len(bare) <= 3 and bare.isascii()):
+    if bare.lower() in _NOT_WORDS or (bare.isupper() and len(bare) <= 3 and bare.isascii()):
         return False
     return len(bare) >= 3 or bare.lower() in _SHORT_WORDS
 

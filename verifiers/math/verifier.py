@@ -219,7 +219,8 @@ class MathVerifier(Verifier):
             if too_big:
                 return Verdict.reject(self.name, "unparseable_answer", cause=too_big, **details)
         if len(candidates) > 1 and gold.items > 1:
-            candidates = [", ".join(candidates)]  # "\boxed{2} and \boxed{3}" answering "2, 3"
+            # "\boxed{2} and \boxed{3}" answering "2, 3"; "x=2 or x=-2" answering "x^2=4"
+            candidates = [(" or " if ext.joined == "or" else ", ").join(candidates)]
         outcomes = [self._compare(gold, c) for c in candidates]
         if len(ext.candidates) > _MAX_CANDIDATES:
             outcomes.append(("not_equal", "skipped"))

@@ -12,7 +12,9 @@ from collections import OrderedDict
 
 from verifiers.math.equivalence import Options, equal
 from verifiers.math.extract import extract_answer, extract_choice
-from verifiers.math.parse import Unparseable, Value, parse_answer
+import sympy
+
+from verifiers.math.parse import Unparseable, Value, parse_answer, relation_set
 
 _GOLD_CACHE: OrderedDict[str, Value | None] = OrderedDict()
 _GOLD_CACHE_SIZE = 256
@@ -37,7 +39,16 @@ def gold_info(gold: str) -> tuple[str, int]:
     value = _gold(gold)
     if value is None:
         return "unverifiable_gold", 0
-    return "ok", len(value.obj) if value.kind == "seq" else 1
+    if value.kind == "seq":
+        return "ok", len(value.obj)
+    if value.kind in ("rel", "set"):  # an equation or a set with several solutions: "x^2 = 4" lists two
+        try:
+            found = relation_set(value) if value.kind == "rel" else value.obj
+        except Exception:
+            found = None
+        if isinstance(found, sympy.FiniteSet) and len(found) > 1:
+            return "ok", len(found)
+    return "ok", 1
 
 
 def compare(gold: str, answer: str, rel_tol: float, ordered_lists: bool) -> str:
