@@ -12,6 +12,7 @@ The vocabulary (`FUNCTIONS`), and the conventions:
 - `round` rounds half away from zero; `sign`/`signum` is -1, 0 or 1; `cbrt` and `root(x, n)` are real roots;
   `root(x)` is the square root; `binomial(n, k)`; `min`/`max`/`gcd`/`lcm` of any number of arguments.
 - constants: `pi`, `e`, `i` (the imaginary unit, as in the LaTeX path), `oo`/`inf`/`infinity`.
+- `a_n`, `a_{12}` are subscripted variables; `x1` is a variable of its own name.
 - `f(`, `g(`, `h(` (lower or upper case) apply an unknown function (`f(x)` stays `f(x)`, equal only to itself);
   any other letter before `(` multiplies (`x(x+1)`).
 - Implicit multiplication only where it is unambiguous: a number, a name or `)` followed by a name or `(`. Two
@@ -148,14 +149,15 @@ def _names(name: str, applied: bool) -> list[tuple[str, object, str]]:
     if name in CONSTANTS:
         return [(name, CONSTANTS[name], "name")]
     if name in GREEK:
-        return [(name, sympy.Symbol(name), "name")]
+        return [(name, sympy.Symbol(name, real=True), "name")]
     if len(name) == 1:
         if applied and name in _UNDEFINED_FUNCTIONS:
             return [(name, sympy.Function(name), "func")]
-        return [(name, sympy.Symbol(name), "name")]
-    if re.fullmatch(r"[A-Za-z](?:\d+|_\{?[A-Za-z0-9]+\}?)", name):  # x1, a_n, a_{12}
-        letter, sub = name[0], re.sub(r"[_{}]", "", name[1:])
-        return [(name, sympy.Symbol(f"{letter}_{sub}"), "name")]
+        return [(name, sympy.Symbol(name, real=True), "name")]
+    if re.fullmatch(r"[A-Za-z]_\{?[A-Za-z0-9]+\}?", name):  # a_n, a_{12}
+        return [(name, sympy.Symbol(f"{name[0]}_{re.sub(r'[_{}]', '', name[2:])}", real=True), "name")]
+    if re.fullmatch(r"[A-Za-z]\d+", name):  # x1: a name of its own (not x_1, as graders such as STACK read it)
+        return [(name, sympy.Symbol(name, real=True), "name")]
     if re.fullmatch(r"[A-Za-z]{2}", name) and not applied:  # "xy": a product of two variables
-        return [(c, sympy.Symbol(c), "name") for c in name]
+        return [(c, sympy.Symbol(c, real=True), "name") for c in name]
     raise UnknownName(f"unknown name {name!r}")

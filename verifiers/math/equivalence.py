@@ -73,6 +73,8 @@ def expr_equal(a: sympy.Expr, a_dec: bool, b: sympy.Expr, b_dec: bool, rel_tol: 
     # identity such as cos^2 x + sin^2 x = 1 still holds.
     tol = _tolerance(a, a_dec, b, b_dec, rel_tol)
     symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    if symbols and (a.has(sympy.factorial, sympy.binomial) or b.has(sympy.factorial, sympy.binomial)):
+        a, b = a.rewrite(sympy.gamma), b.rewrite(sympy.gamma)  # n! at a sample point: Gamma(n + 1)
     if not symbols:
         verdict = _numbers_close(a, b, tol, {})
         return verdict if verdict is not None else _simplifies_to_zero(a - b)
@@ -323,9 +325,30 @@ def _single_relation_equal(a: tuple, b: tuple, opt: Options) -> bool:
     if d2 == 0 or {s.name for s in d1.free_symbols} != {s.name for s in d2.free_symbols}:
         return False
     ratio = sympy.cancel(d1 / d2)
-    if ratio.free_symbols or not ratio.is_number or ratio == 0:
+    if ratio.free_symbols:
+        ratio = _constant_ratio(d1, d2)  # "y/2 = sin(x)cos(x)" and "y = sin(2x)": the ratio is 1/2 at every point
+    if ratio is None or not ratio.is_number or ratio == 0:
         return False
     return o1 in ("=", "!=") or bool(ratio.is_positive)
+
+
+def _constant_ratio(d1: sympy.Expr, d2: sympy.Expr) -> sympy.Expr | None:
+    """d1 / d2 when it takes one nonzero real value at every sample point (checked to 1e-30), else None."""
+    symbols = sorted(d1.free_symbols | d2.free_symbols, key=lambda s: s.name)
+    values = []
+    for k in range(len(_POINTS)):
+        subs = {s: sympy.Float(_POINTS[(k + j) % len(_POINTS)], _DIGITS) for j, s in enumerate(symbols)}
+        try:
+            a, b = d1.evalf(_DIGITS, subs=subs), d2.evalf(_DIGITS, subs=subs)
+        except Exception:
+            return None
+        if not (a.is_real and b.is_real and a.is_Number and b.is_Number) or b == 0:
+            return None
+        values.append(a / b)
+    first = values[0]
+    if first == 0 or any(abs(v - first) > sympy.Float("1e-30", _DIGITS) * abs(first) for v in values):
+        return None
+    return sympy.nsimplify(first, rational=True)
 
 
 def _relation_set(v: Value) -> sympy.Set | None:

@@ -276,6 +276,8 @@ def _as_text(s: str) -> str | None:
     if "\\" in inner or not _WORDS.match(inner):
         return None
     words = inner.lower().replace("-", " ").split()
+    if all(len(w) == 1 for w in words) and len(words) > 1:
+        return None  # "i-x", "a - b": letters and operators, not words
     if "\\text{" in s or len(words) > 1 or (len(words[0]) >= 4 and words[0] not in _FUNCTION_WORDS):
         return " ".join(words)
     return None

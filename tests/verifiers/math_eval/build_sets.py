@@ -13,6 +13,8 @@ so the row is reported apart), `half` ("tune" or "heldout", from a hash of the i
   uses a CAS command or a function outside the documented known list, a float literal (AlgEquiv is exact on
   floats; an answer grader is not), Maxima's list indexing or noun quotes, or the words true/false/all/none.
   Rows the suite marks as expected failures, or that pass options, are left out.
+- `disputed.json`: rows (seen in the tuning half only) whose public label contradicts the mathematics, each with
+  the reason; they become caveats. Nothing of the held-out half is listed.
 - The hand-transcribed sets (`graders_older.jsonl`, `word_probes.jsonl`) are kept as data files; this script
   only adds the split to rows that lack it.
 """
@@ -55,7 +57,8 @@ def stack_rows(repo: Path) -> list[dict]:
             row_id = f"stack:{Path(path).stem}:{n}"
             rows.append({"id": row_id, "set": "calculator", "source": f"maths/moodle-qtype_stack/{path}",
                          "gold": teacher, "completion": f"The answer is $\\boxed{{{student}}}$.",
-                         "label": mark == "1", "caveat": _caveat(student) or _caveat(teacher), "half": half(row_id)})
+                         "label": mark == "1", "half": half(row_id),
+                         "caveat": _caveat(student) or _caveat(teacher) or _assignment_caveat(student, teacher)})
     return rows
 
 
@@ -77,6 +80,17 @@ def _caveat(s: str) -> str:
     return ""
 
 
+def _assignment_caveat(student: str, teacher: str) -> str:
+    """AlgEquiv tells `x = 1` from `1` (an equation is not a value); answer graders (Qwen2.5-Math's, Math-Verify,
+    this one) read `x = 1` as the value 1. A row comparing the two follows STACK's convention."""
+    assignment = re.compile(r"^\s*[A-Za-z]\s*=[^=<>]+$")
+    relation = re.compile(r"[=<>]")
+    if bool(assignment.match(student)) != bool(assignment.match(teacher)) and not (
+            relation.search(student) and relation.search(teacher)):
+        return "value_vs_assignment"
+    return ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stack", type=Path, help="a git checkout of maths/moodle-qtype_stack")
@@ -88,11 +102,14 @@ def main() -> None:
             for r in rows:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
         print(f"stack_algequiv.jsonl: {len(rows)} rows, {sum(not r['caveat'] for r in rows)} without caveat")
+    disputed = json.loads((HERE / "disputed.json").read_text(encoding="utf-8"))
     for path in sorted(args.out.glob("*.jsonl")):
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         for r in rows:
             r.setdefault("caveat", "")
             r["half"] = half(r["id"])
+            if r["id"] in disputed:
+                r["caveat"] = "disputed_label: " + disputed[r["id"]]
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
