@@ -3,8 +3,8 @@
 Runs only in the bounded child (it imports sympy). The text is cut into tokens here and every name is checked
 against a fixed vocabulary before sympy's `parse_expr` (the maintained parser of sympy's own notation) sees it, so
 nothing outside that vocabulary is ever evaluated: a name is a known function, a constant, a Greek letter, a
-one-letter variable (optionally with a subscript: `x1`, `a_n`), or a run of two letters read as their product
-(`xy`). Anything else raises `UnknownName`: a word applied to a value is never dropped or turned into letters.
+one-letter variable (optionally with a subscript: `x1`, `a_n`), or a run of two or three letters read as their
+product (`xy`, `abc`, as the LaTeX grammar reads them). Anything else raises `UnknownName`: a word applied to a value is never dropped or turned into letters.
 
 The vocabulary (`FUNCTIONS`), and the conventions:
 - `log(x)` and `ln(x)` are natural logarithms (sympy's, Maxima's and Python's reading); `log(x, b)` is base b;
@@ -158,6 +158,6 @@ def _names(name: str, applied: bool) -> list[tuple[str, object, str]]:
         return [(name, sympy.Symbol(f"{name[0]}_{re.sub(r'[_{}]', '', name[2:])}", real=True), "name")]
     if re.fullmatch(r"[A-Za-z]\d+", name):  # x1: a name of its own (not x_1, as graders such as STACK read it)
         return [(name, sympy.Symbol(name, real=True), "name")]
-    if re.fullmatch(r"[A-Za-z]{2}", name) and not applied:  # "xy": a product of two variables
+    if re.fullmatch(r"[A-Za-z]{2,3}", name) and not applied:  # "xy", "abc": a product of variables
         return [(c, sympy.Symbol(c, real=True), "name") for c in name]
     raise UnknownName(f"unknown name {name!r}")

@@ -24,6 +24,7 @@ from verifiers.math.parse import Unparseable, Value, relation_set
 _EXACT_TOL = sympy.Float("1e-40", 60)
 _MIN_PREC = 20  # bits: an evaluated number with fewer significant bits is a cancellation, not a value
 _POINTS = ("0.5873", "1.3219", "-0.8412", "2.0647", "0.1931", "-1.7713")
+_POSITIVE_POINTS = ("0.3517", "1.7291", "2.9143", "0.8263", "1.1579", "3.4871")  # when too few points were real
 _DIGITS = 60
 
 
@@ -78,14 +79,19 @@ def expr_equal(a: sympy.Expr, a_dec: bool, b: sympy.Expr, b_dec: bool, rel_tol: 
     if not symbols:
         verdict = _numbers_close(a, b, tol, {})
         return verdict if verdict is not None else _simplifies_to_zero(a - b)
+    # A point where the two sides differ decides only when both are real there: log(a^2 b) and 2 log(a) + log(b)
+    # differ where a < 0 only by the branch of the complex logarithm, and agree wherever both are real.
     valid = 0
-    for k in range(len(_POINTS)):
-        subs = {s: sympy.Float(_POINTS[(k + j) % len(_POINTS)], _DIGITS) for j, s in enumerate(symbols)}
-        verdict = _numbers_close(a, b, tol, subs)
-        if verdict is False:
-            return False
-        valid += verdict is True
-    return valid >= 3 or _simplifies_to_zero(a - b)
+    for points in (_POINTS, _POSITIVE_POINTS):
+        for k in range(len(points)):
+            subs = {s: sympy.Float(points[(k + j) % len(points)], _DIGITS) for j, s in enumerate(symbols)}
+            verdict = _numbers_close(a, b, tol, subs)
+            if verdict is False:
+                return False
+            valid += verdict is True
+        if valid >= 3:
+            return True
+    return _simplifies_to_zero(a - b)
 
 
 _MAX_EXACT_EXPONENT = 4096  # 2^4096 has ~1,200 digits: cheap to compute exactly; larger is left to evalf
@@ -148,7 +154,11 @@ def _numbers_close(a: sympy.Expr, b: sympy.Expr, tol: sympy.Float, subs: dict) -
     scale = max(abs(ar) + abs(ai), abs(br) + abs(bi))
     if scale == 0:
         return True
-    return bool(diff <= tol * scale)  # relative at every magnitude: no absolute floor
+    if diff <= tol * scale:  # relative at every magnitude: no absolute floor
+        return True
+    if subs and (ai != 0 or bi != 0):
+        return None  # different values off the real line: a branch of a complex function, not evidence
+    return False
 
 
 def _simplifies_to_zero(d: sympy.Expr) -> bool:
@@ -307,8 +317,18 @@ def _relations_equal(g: Value, p: Value, opt: Options) -> bool:
         ga, pa = [], [None]
     if len(ga) == len(pa) and all(_single_relation_equal(a, b, opt) for a, b in zip(ga, pa)):
         return True
+    if _variables(g) != _variables(p):
+        return False  # "x = 3" and "y = 3" solve for different unknowns
     gset, pset = _relation_set(g), _relation_set(p)
     return gset is not None and pset is not None and _sets_equal(gset, pset)
+
+
+def _variables(v: Value) -> set[str]:
+    names: set[str] = set()
+    for side in v.obj[0]:
+        if side.kind == "expr":
+            names |= {s.name for s in side.obj.free_symbols}
+    return names
 
 
 def _single_relation_equal(a: tuple, b: tuple, opt: Options) -> bool:

@@ -21,7 +21,7 @@ from fractions import Fraction
 
 _UNICODE = {
     "−": "-", "–": "-", "×": "\\times ", "÷": "\\div ", "·": "\\cdot ", "π": "\\pi ", "∞": "\\infty ",
-    "√": "\\sqrt", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "°": "", "∪": "\\cup ", "∩": "\\cap ",
+    "√": "\\sqrt", "±": "\\pm ", "∓": "\\mp ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "°": "", "∪": "\\cup ", "∩": "\\cap ",
     "\u00a0": " ", "\u2009": " ", "\u202f": " ",
 }
 _CONTROL_ESCAPES = re.compile(r"\\?[\x0c\x08]")
@@ -296,6 +296,9 @@ def phrase_values(s: str) -> tuple[list[str], str]:
     masked = _COMMAND_ARG.sub(lambda m: "#" * len(m.group(0)), text)  # \begin{pmatrix}, \mathbb{R}: not words
     tokens = list(_WORD.finditer(masked))
     prose = [_is_prose_word(m.group(0)) for m in tokens]
+    for i, m in enumerate(tokens):  # "sqrt 16", "cos(x)": a function applied; "square root of 16": a word
+        if _bare(m.group(0)).lower() in FUNCTION_NAMES:
+            prose[i] = not _ARGUMENT_AFTER.match(masked[m.end() :])
     for i, m in enumerate(tokens):  # a lone letter next to words is one ("a total of", "x is"), else a variable
         letter = _bare(m.group(0))
         if not prose[i] and len(letter) == 1 and (letter.islower() or letter in "AI"):  # "C" may be the choice
@@ -325,6 +328,8 @@ def phrase_values(s: str) -> tuple[list[str], str]:
 
 _NAMED_FUNCTION = re.compile(r"\\(?:operatorname|mathrm|textrm|text|rm|mathit)\s*\{([A-Za-z]+)\}(?=\(|\\left\s*\(|\s+[\dA-Za-z(])")
 _APPLIED = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{2,})(?=\(|\\left\s*\()")
+_UNIT = re.compile(rf"(?:{_UNIT_WORDS})", re.IGNORECASE)
+_ARGUMENT_AFTER = re.compile(r"\s*(?:\(|\\left|\\?\{|\d|[A-Za-z](?![A-Za-z])|\\[A-Za-z])")
 _BEFORE_OPERATOR = re.compile(r"(?:[+\-*/^_]|\\cdot|\\times|\\div)\s*\{?\s*$")
 _AFTER_OPERATOR = re.compile(r"^\s*\}?\s*(?:[*/^]|\\cdot|\\times|\\div)")
 
@@ -341,6 +346,8 @@ def _unknown_application(s: str) -> str:
 
 def _inside_expression(text: str, word: re.Match[str]) -> bool:
     """Whether a word touches an operator: it is part of the expression, and deleting it would change the value."""
+    if word.start() > 0 and text[word.start() - 1] in "0123456789)}" and not _UNIT.fullmatch(_bare(word.group(0))):
+        return True  # "2abc": written onto the number, a product ("12cm" is a unit)
     return bool(_BEFORE_OPERATOR.search(text[: word.start()]) or _AFTER_OPERATOR.match(text[word.end() :]))
 
 

@@ -87,6 +87,8 @@ def _parse(s: str, depth: int) -> Value:
     wrapped = re.fullmatch(r"\\text\{([^{}]*)\}", s)
     if wrapped and wrapped.group(1).strip():
         s = wrapped.group(1).strip()  # "\text{A, C}" is the list A, C
+        if _WORDS.match(s) and len(s) > 1:
+            return Value("text", " ".join(s.lower().replace("-", " ").split()), source=s)  # "\text{odd}"
     s = re.sub(r"^[A-Za-z]\s*\\in\s*", "", s)  # "x \in [1, 2]" is the set itself
     approx = split_top_level(s, re.compile(r"\\approx(?![A-Za-z])"))
     if len(approx) > 1 and approx[0].strip():
@@ -299,6 +301,7 @@ def _parse_leaf(s: str) -> Value:
     s = clean(s)  # list items carry their own units and punctuation
     if not s:
         raise Unparseable("empty")
+    s = re.sub(r"\+-(?!-)", r"\\pm ", s)  # "3+-sqrt(2)" is plus or minus ("2 + -3" keeps its space: a sum)
     if "\\pm" in s or "\\mp" in s:  # "\frac{-1 \pm \sqrt{13}}{4}" is two answers
         plus = s.replace("\\pm", "+").replace("\\mp", "-")
         minus = s.replace("\\pm", "-").replace("\\mp", "+")

@@ -199,8 +199,8 @@ class MathVerifier(Verifier):
         if too_big:
             return _Gold("unverifiable_gold", cause=too_big)
         choice = choice_letter(text, gold=True)
-        parts = [p.strip() for p in split_top_level(text, OR)] if not choice else [text]
-        readings = [phrase_values(p) for p in parts if p]
+        parts = [p.strip() for p in split_top_level(text, OR)]
+        readings = [phrase_values(p) for p in parts if p] if not choice else [([text], "")]
         cause = next((c for _, c in readings if c), "")
         if cause:  # read like an answer: a gold with an unknown function or a qualified value has no value
             return _Gold("unverifiable_gold", cause=cause)
