@@ -299,6 +299,8 @@ def phrase_values(s: str) -> tuple[list[str], str]:
     for i, m in enumerate(tokens):  # "sqrt 16", "cos(x)": a function applied; "square root of 16": a word
         if _bare(m.group(0)).lower() in FUNCTION_NAMES:
             prose[i] = not _ARGUMENT_AFTER.match(masked[m.end() :])
+        elif m.start() > 0 and masked[m.start() - 1] in "0123456789)}" and not _UNIT.fullmatch(_bare(m.group(0))):
+            prose[i] = False  # "2abc": written onto the number, part of the expression ("12cm" is a unit)
     for i, m in enumerate(tokens):  # a lone letter next to words is one ("a total of", "x is"), else a variable
         letter = _bare(m.group(0))
         if not prose[i] and len(letter) == 1 and (letter.islower() or letter in "AI"):  # "C" may be the choice
@@ -346,8 +348,6 @@ def _unknown_application(s: str) -> str:
 
 def _inside_expression(text: str, word: re.Match[str]) -> bool:
     """Whether a word touches an operator: it is part of the expression, and deleting it would change the value."""
-    if word.start() > 0 and text[word.start() - 1] in "0123456789)}" and not _UNIT.fullmatch(_bare(word.group(0))):
-        return True  # "2abc": written onto the number, a product ("12cm" is a unit)
     return bool(_BEFORE_OPERATOR.search(text[: word.start()]) or _AFTER_OPERATOR.match(text[word.end() :]))
 
 
