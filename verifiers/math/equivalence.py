@@ -24,6 +24,7 @@ from verifiers.math.parse import Unparseable, Value, relation_set
 _EXACT_TOL = sympy.Float("1e-40", 60)
 _MIN_PREC = 20  # bits: an evaluated number with fewer significant bits is a cancellation, not a value
 _POINTS = ("0.5873", "1.3219", "-0.8412", "2.0647", "0.1931", "-1.7713")
+_INTEGER_POINTS = ("-2", "2", "0.5", "3", "-1.5", "1", "-3", "1.5")
 _POSITIVE_POINTS = ("0.3517", "1.7291", "2.9143", "0.8263", "1.1579", "3.4871")  # when too few points were real
 _DIGITS = 60
 
@@ -81,17 +82,26 @@ def expr_equal(a: sympy.Expr, a_dec: bool, b: sympy.Expr, b_dec: bool, rel_tol: 
         return verdict if verdict is not None else _simplifies_to_zero(a - b)
     # A point where the two sides differ decides only when both are real there: log(a^2 b) and 2 log(a) + log(b)
     # differ where a < 0 only by the branch of the complex logarithm, and agree wherever both are real.
-    valid = 0
-    for points in (_POINTS, _POSITIVE_POINTS):
+    # Where a point was skipped, integer and half-integer points look for a real counterexample that generic
+    # points miss: (a^b)^c and a^(bc) agree for a > 0 but not at a = -2, b = 2, c = 1/2.
+    valid, skipped = 0, False
+    for points in (_POINTS, _POSITIVE_POINTS, _INTEGER_POINTS):
+        if points is _INTEGER_POINTS and not skipped:
+            break
         for k in range(len(points)):
-            subs = {s: sympy.Float(points[(k + j) % len(points)], _DIGITS) for j, s in enumerate(symbols)}
-            verdict = _numbers_close(a, b, tol, subs)
+            if points is _INTEGER_POINTS:  # exact values, so that a pole (log 0, 1/0) is seen as one
+                exact = {s: sympy.Rational(points[(k + j) % len(points)]) for j, s in enumerate(symbols)}
+                verdict = _numbers_close(a.xreplace(exact), b.xreplace(exact), tol, {}, at_point=True)
+            else:
+                subs = {s: sympy.Float(points[(k + j) % len(points)], _DIGITS) for j, s in enumerate(symbols)}
+                verdict = _numbers_close(a, b, tol, subs)
             if verdict is False:
                 return False
-            valid += verdict is True
-        if valid >= 3:
+            valid += verdict is True and points is not _INTEGER_POINTS
+            skipped |= verdict is None
+        if valid >= 3 and not skipped:
             return True
-    return _simplifies_to_zero(a - b)
+    return valid >= 3 or _simplifies_to_zero(a - b)
 
 
 _MAX_EXACT_EXPONENT = 4096  # 2^4096 has ~1,200 digits: cheap to compute exactly; larger is left to evalf
@@ -135,8 +145,10 @@ def _terminates(r: sympy.Rational) -> bool:
     return q == 1
 
 
-def _numbers_close(a: sympy.Expr, b: sympy.Expr, tol: sympy.Float, subs: dict) -> bool | None:
-    """True/False when both evaluate to finite numbers, None when either does not."""
+def _numbers_close(a: sympy.Expr, b: sympy.Expr, tol: sympy.Float, subs: dict, at_point: bool = False) -> bool | None:
+    """True/False when both evaluate to finite numbers, None when either does not. At a sample point (`subs`, or
+    `at_point` for values already substituted), values that differ off the real line give None."""
+    at_point = at_point or bool(subs)
     try:
         av = a.evalf(_DIGITS, subs=subs or None)
         bv = b.evalf(_DIGITS, subs=subs or None)
@@ -145,7 +157,7 @@ def _numbers_close(a: sympy.Expr, b: sympy.Expr, tol: sympy.Float, subs: dict) -
         return None
     parts = (ar, ai, br, bi)
     if not all(isinstance(x, sympy.Number) and x.is_finite for x in parts):
-        if not subs and all(isinstance(x, sympy.Number) for x in parts):
+        if not at_point and all(isinstance(x, sympy.Number) for x in parts):
             return bool(ar == br and ai == bi)  # infinities
         return None
     if any(isinstance(x, sympy.Float) and x != 0 and x._prec < _MIN_PREC for x in parts):
@@ -156,7 +168,7 @@ def _numbers_close(a: sympy.Expr, b: sympy.Expr, tol: sympy.Float, subs: dict) -
         return True
     if diff <= tol * scale:  # relative at every magnitude: no absolute floor
         return True
-    if subs and (ai != 0 or bi != 0):
+    if at_point and (ai != 0 or bi != 0):
         return None  # different values off the real line: a branch of a complex function, not evidence
     return False
 
