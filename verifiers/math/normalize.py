@@ -186,6 +186,21 @@ def fast_number(s: str, allow_assignment: bool = False) -> FastNumber | None:
     return None
 
 
+_SURD = re.compile(r"^(?P<sign>[+-]?)\s*(?P<coef>\d{1,6})?\s*(?:\\cdot|\*)?\s*\\sqrt\s*(?:\{\s*(?P<rad>\d{1,8})\s*\}|(?P<rad1>\d))$")
+
+
+def fast_surd(s: str) -> tuple[int, int] | None:
+    """`c\\sqrt{r}` (integers) as (sign * c^2 * r, sign), or None: two surds are equal exactly when these are,
+    so the common `2\\sqrt{2}` against `\\sqrt{8}` needs no sympy."""
+    m = _SURD.match(s)
+    if m is None:
+        return None
+    coef = int(m.group("coef") or 1)
+    rad = int(m.group("rad") or m.group("rad1"))
+    sign = -1 if m.group("sign") == "-" else 1
+    return (0, 0) if coef == 0 or rad == 0 else (sign * coef * coef * rad, sign)
+
+
 _COMMA_DECIMAL = re.compile(r"^-?\d+,(?:\d{1,2}|\d{4,})$")  # not ",ddd": "1,500" is fifteen hundred
 
 

@@ -31,7 +31,7 @@ from verifiers.bounded import BoundedRunner
 from verifiers.math.extract import (FALLBACKS, Extraction, boxed_contents, extract_answer, extract_choice,
                                     final_phrase_value, hashes_value, split_top_level, OR)
 from verifiers.math.normalize import (FastNumber, check_size, choice_letter, clean, decimal_comma_twin, fast_equal,
-                                      fast_number, phrase_values)
+                                      fast_number, fast_surd, phrase_values)
 
 _WORKER = "verifiers.math.worker"
 _MAX_CANDIDATES = 8
@@ -278,6 +278,10 @@ class MathVerifier(Verifier):
             pred = fast_number(answer, allow_assignment=True)
             if pred is not None:
                 return ("equal" if fast_equal(gold.fast, pred, self.rel_tol) else "not_equal"), "fast"
+        if self.fast_path:
+            surds = fast_surd(gold.text), fast_surd(answer)
+            if surds[0] is not None and surds[1] is not None:
+                return ("equal" if surds[0] == surds[1] else "not_equal"), "fast"
         result = self._run("compare", gold.text, answer, self.rel_tol, self.ordered_lists)
         if result.ok:
             return result.value, "sympy"
