@@ -289,7 +289,7 @@ _SHORT_WORDS = frozenset("is of in to be it an as at by on so we my he if do us 
 _QUALIFIERS = frozenset(
     "not no none never except neither nor cannot can't isn't impossible least most less more fewer greater smaller "
     "larger than between approximately approx about around nearly almost roughly under over above below up if "
-    "unless when either or maybe possibly perhaps probably undefined wrong incorrect false invalid without excluding "
+    "unless when either maybe possibly perhaps probably undefined wrong incorrect false invalid without excluding "
     "except squared cubed square cube root power times twice double triple half third quarter percent percentage "
     "thousand thousands million millions billion billions hundred hundreds dozen dozens factorial inverse "
     "reciprocal negative minus plus".split()

@@ -145,14 +145,22 @@ def _joined_relations(s: str, parts: list[str], depth: int) -> Value | None:
                for m in _JOINER.finditer(s) if _top_level(s, m.start())}
     if len(joiners) != 1:
         return None
-    values = [_parse(p, depth + 1) for p in parts]
-    if not all(v.kind == "rel" for v in values):
+    values = [_parse(_unparenthesise(p), depth + 1) for p in parts]
+    if not all(v.kind in ("rel", "set") for v in values) or all(v.kind == "set" for v in values):
         return None
-    sets = [relation_set(v) for v in values]
+    sets = [relation_set(v) if v.kind == "rel" else v.obj for v in values]
     if any(x is None for x in sets):
         return None
     combined = sympy.Union(*sets) if joiners == {"or"} else sympy.Intersection(*sets)
     return Value("set", combined, source=s)
+
+
+def _unparenthesise(s: str) -> str:
+    """"(x < 0 or x >= 1)": a group of joined relations inside parentheses, without them; else `s`."""
+    s = s.strip()
+    if s.startswith("(") and s.endswith(")") and _encloses(s, 0) and len(split_top_level(s[1:-1], _JOINER)) > 1:
+        return s[1:-1]
+    return s
 
 
 def relation_set(v: Value) -> sympy.Set | None:

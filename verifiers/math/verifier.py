@@ -8,7 +8,12 @@ unless the recipe is boxed-only): in this process when it is at most `max_inline
 child, so a hostile completion (thousands of boxes, unclosed delimiters) meets the same wall-clock bound as
 sympy does. A box holding a short phrase around one value ("the number is 10", "Answer: 10", "25 €") is read as
 that value (`normalize.phrase_values`); a phrase with two different values is two candidates, and one whose words
-qualify the value ("not 10", "at least 10") is `unparseable_answer` (cause `ambiguous_phrase`). Identical
+qualify the value ("not 10", "at least 10") is `unparseable_answer` (cause `ambiguous_phrase`). Only words
+around the whole value go: a word touching an operator is `word_in_expression`, and a name applied to an argument
+(`total(18)`, `\\operatorname{foo}(3)`) that is not a known function (`normalize.FUNCTION_NAMES`, evaluated by
+`calculator`) is `unknown_function`; both are `unparseable_answer`, never another value. Values joined by "or" /
+"and" are first compared as one answer (a solution set: "x=2 or x=-2" for `x^2=4`), then one by one (a hedge is
+`multiple_answers`). The gold is read the same way; a gold that cannot be read is `unverifiable_gold`. Identical
 extractions within the batch are judged once. A candidate is judged by the sympy-free fast path when both sides
 are plain numbers, else by `worker.compare` in a `BoundedRunner` child (hard wall-clock bound, memory cap,
 killed and replaced on timeout). This process never imports sympy.
@@ -69,7 +74,9 @@ class MathVerifier(Verifier):
     # 2: public-grader agreement fixes (extraction order, choice letters, ratios, solution lists)
     # 3: relative tolerance at every magnitude, exact rationals; phrases, units and currency in boxes; escaped
     #    closing brace; extraction of long answer parts in the bounded child
-    version = "3"
+    # 4: no word deleted from inside an expression (unknown functions unparseable), calculator notation, equations
+    #    as equations and as solution sets, joined values as one set, GSM8K "####", golds read like answers
+    version = "4"
 
     def __init__(
         self,
