@@ -16,7 +16,8 @@ so the row is reported apart), `half` ("tune" or "heldout", from a hash of the i
 - `disputed.json`: rows (seen in the tuning half only) whose public label contradicts the mathematics, each with
   the reason; they become caveats. Nothing of the held-out half is listed.
 - The hand-transcribed sets (`graders_older.jsonl`, `word_probes.jsonl`) are kept as data files; this script
-  only adds the split to rows that lack it.
+  only adds the split to rows that lack it. Probe labels are the mathematics (`abs(-18)` is 18, `total(18)` has
+  no value, `half of 12` is refused); one was wrong when first scored (`factorial(2)` is 2) and was corrected.
 """
 
 from __future__ import annotations
