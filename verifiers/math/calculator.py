@@ -26,7 +26,7 @@ import re
 import sympy
 from sympy.parsing.sympy_parser import auto_number, factorial_notation, parse_expr
 
-from verifiers.math.normalize import FUNCTION_NAMES
+from verifiers.math.phrase import FUNCTION_NAMES
 
 
 class UnknownName(ValueError):
@@ -72,7 +72,7 @@ FUNCTIONS: dict[str, object] = {
     "min": sympy.Min, "max": sympy.Max, "gcd": _fold(sympy.gcd), "lcm": _fold(sympy.lcm),
     "factorial": sympy.factorial, "binomial": sympy.binomial,
 }
-assert set(FUNCTIONS) == FUNCTION_NAMES, "normalize.FUNCTION_NAMES lists the same vocabulary (it cannot import sympy)"
+assert set(FUNCTIONS) == FUNCTION_NAMES, "phrase.FUNCTION_NAMES lists the same vocabulary (it cannot import sympy)"
 CONSTANTS = {"pi": sympy.pi, "e": sympy.E, "oo": sympy.oo, "inf": sympy.oo, "infinity": sympy.oo}
 GREEK = frozenset("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron rho sigma tau "
                   "upsilon phi chi psi omega".split())

@@ -22,7 +22,8 @@ from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 
 from verifiers.math.calculator import NotCalculator, UnknownName, looks_like_calculator, parse_calculator
 from verifiers.math.extract import split_top_level
-from verifiers.math.normalize import FUNCTION_NAMES, clean
+from verifiers.math.normalize import clean
+from verifiers.math.phrase import FUNCTION_NAMES
 
 
 class Unparseable(ValueError):

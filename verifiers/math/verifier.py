@@ -7,10 +7,10 @@ goes through `extract.extract_answer` (and, for a lettered gold with nothing fou
 unless the recipe is boxed-only): in this process when it is at most `max_inline_chars` long, else in the bounded
 child, so a hostile completion (thousands of boxes, unclosed delimiters) meets the same wall-clock bound as
 sympy does. A box holding a short phrase around one value ("the number is 10", "Answer: 10", "25 €") is read as
-that value (`normalize.phrase_values`); a phrase with two different values is two candidates, and one whose words
+that value (`phrase.phrase_values`); a phrase with two different values is two candidates, and one whose words
 qualify the value ("not 10", "at least 10") is `unparseable_answer` (cause `ambiguous_phrase`). Only words
 around the whole value go: a word touching an operator is `word_in_expression`, and a name applied to an argument
-(`total(18)`, `\\operatorname{foo}(3)`) that is not a known function (`normalize.FUNCTION_NAMES`, evaluated by
+(`total(18)`, `\\operatorname{foo}(3)`) that is not a known function (`phrase.FUNCTION_NAMES`, evaluated by
 `calculator`) is `unknown_function`; both are `unparseable_answer`, never another value. Values joined by "or" /
 "and" are first compared as one answer (a solution set: "x=2 or x=-2" for `x^2=4`), then one by one (a hedge is
 `multiple_answers`). The gold is read the same way; a gold that cannot be read is `unverifiable_gold`. Identical
@@ -36,7 +36,8 @@ from verifiers.bounded import BoundedRunner
 from verifiers.math.extract import (FALLBACKS, Extraction, boxed_contents, extract_answer, extract_choice,
                                     final_phrase_value, hashes_value, split_top_level, OR)
 from verifiers.math.normalize import (FastNumber, check_size, choice_letter, clean, decimal_comma_twin, fast_equal,
-                                      fast_number, fast_surd, phrase_values)
+                                      fast_number, fast_surd)
+from verifiers.math.phrase import phrase_values
 
 _WORKER = "verifiers.math.worker"
 _MAX_CANDIDATES = 8
