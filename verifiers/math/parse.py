@@ -62,7 +62,8 @@ _REL_NAMES = {"\\le": "<=", "\\leq": "<=", "\\leqslant": "<=", "<=": "<=", "\\ge
               "\\approx": "=", "\\ne": "!=", "\\neq": "!=", "!=": "!="}
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
 _DECIMAL = re.compile(r"(?<![\d.])(\d*)\.(\d+)(?![\d.])")
-_RISKY = re.compile(r"\^\s*\{[^{}]*\^|\^\s*\{?\s*\d{5,}|\d{4,}\s*!|!\s*!|\^\s*\{?\s*\d+\s*!")
+_RISKY = re.compile(r"\^\s*\{[^{}]*\^|\^\s*[{(]?\s*\d{5,}|\d{4,}\s*!|!\s*!|\^\s*[{(]?\s*\d+\s*!"
+                    r"|\^\s*(?:\d+|[A-Za-z]|\([^()]*\))\s*\^|\^\s*\(\s*\d+\s*\^|factorial\s*\(\s*\d{4,}")  # "9^9^9", "2^(2^5)"
 _MATRIX = re.compile(r"^\\begin\{([pbBvV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$", re.DOTALL)
 _ANY_MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix)\}(.*?)\\end\{\1\}", re.DOTALL)
 _PRIME = re.compile(r"(?<![\\A-Za-z])([A-Za-z])\s*('+)")
