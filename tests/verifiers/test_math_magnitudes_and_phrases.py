@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from verifiers.math import MathVerifier
-from verifiers.math.normalize import phrase_values
+from verifiers.math.phrase import phrase_values
 from verifiers.types import Completion, Prompt
 
 OK = ("accepted", "")

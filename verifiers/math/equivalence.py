@@ -19,11 +19,13 @@ from dataclasses import dataclass
 import sympy
 from sympy.core.function import AppliedUndef
 
-from verifiers.math.parse import Unparseable, Value
+from verifiers.math.parse import Unparseable, Value, relation_set
 
 _EXACT_TOL = sympy.Float("1e-40", 60)
 _MIN_PREC = 20  # bits: an evaluated number with fewer significant bits is a cancellation, not a value
 _POINTS = ("0.5873", "1.3219", "-0.8412", "2.0647", "0.1931", "-1.7713")
+_INTEGER_POINTS = ("-2", "2", "0.5", "3", "-1.5", "1", "-3", "1.5")
+_POSITIVE_POINTS = ("0.3517", "1.7291", "2.9143", "0.8263", "1.1579", "3.4871")  # when too few points were real
 _DIGITS = 60
 
 
@@ -42,10 +44,14 @@ def equal(g: Value, p: Value, opt: Options) -> bool:
         return _text_key(g) == _text_key(p) != ""
     if g.kind == "rel" and p.kind == "rel":
         return _relations_equal(g, p, opt)
-    if "rel" in (g.kind, p.kind):
+    if "rel" in (g.kind, p.kind):  # an equation against its solutions: "x^2 = 4" and "x = 2 or x = -2", "2, -2"
         other = p if g.kind == "rel" else g
         rel_set = _relation_set(g if g.kind == "rel" else p)
-        return rel_set is not None and other.kind in ("set", "seq") and _sets_equal(rel_set, _to_set(other))
+        if rel_set is None or other.kind not in ("set", "seq", "expr"):
+            return False
+        if other.kind == "expr" and not isinstance(rel_set, sympy.FiniteSet):
+            return False
+        return _sets_equal(rel_set, _to_set(other))
     if g.kind == "seq" or p.kind == "seq":
         return _seq_equal(g, p, opt)
     if g.kind == "set" or p.kind == "set":
@@ -69,16 +75,32 @@ def expr_equal(a: sympy.Expr, a_dec: bool, b: sympy.Expr, b_dec: bool, rel_tol: 
     # identity such as cos^2 x + sin^2 x = 1 still holds.
     tol = _tolerance(a, a_dec, b, b_dec, rel_tol)
     symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    if symbols and (a.has(sympy.factorial, sympy.binomial) or b.has(sympy.factorial, sympy.binomial)):
+        a, b = a.rewrite(sympy.gamma), b.rewrite(sympy.gamma)  # n! at a sample point: Gamma(n + 1)
     if not symbols:
         verdict = _numbers_close(a, b, tol, {})
         return verdict if verdict is not None else _simplifies_to_zero(a - b)
-    valid = 0
-    for k in range(len(_POINTS)):
-        subs = {s: sympy.Float(_POINTS[(k + j) % len(_POINTS)], _DIGITS) for j, s in enumerate(symbols)}
-        verdict = _numbers_close(a, b, tol, subs)
-        if verdict is False:
-            return False
-        valid += verdict is True
+    # A point where the two sides differ decides only when both are real there: log(a^2 b) and 2 log(a) + log(b)
+    # differ where a < 0 only by the branch of the complex logarithm, and agree wherever both are real.
+    # Where a point was skipped, integer and half-integer points look for a real counterexample that generic
+    # points miss: (a^b)^c and a^(bc) agree for a > 0 but not at a = -2, b = 2, c = 1/2.
+    valid, skipped = 0, False
+    for points in (_POINTS, _POSITIVE_POINTS, _INTEGER_POINTS):
+        if points is _INTEGER_POINTS and not skipped:
+            break
+        for k in range(len(points)):
+            if points is _INTEGER_POINTS:  # exact values, so that a pole (log 0, 1/0) is seen as one
+                exact = {s: sympy.Rational(points[(k + j) % len(points)]) for j, s in enumerate(symbols)}
+                verdict = _numbers_close(a.xreplace(exact), b.xreplace(exact), tol, {}, at_point=True)
+            else:
+                subs = {s: sympy.Float(points[(k + j) % len(points)], _DIGITS) for j, s in enumerate(symbols)}
+                verdict = _numbers_close(a, b, tol, subs)
+            if verdict is False:
+                return False
+            valid += verdict is True and points is not _INTEGER_POINTS
+            skipped |= verdict is None
+        if valid >= 3 and not skipped:
+            return True
     return valid >= 3 or _simplifies_to_zero(a - b)
 
 
@@ -123,8 +145,10 @@ def _terminates(r: sympy.Rational) -> bool:
     return q == 1
 
 
-def _numbers_close(a: sympy.Expr, b: sympy.Expr, tol: sympy.Float, subs: dict) -> bool | None:
-    """True/False when both evaluate to finite numbers, None when either does not."""
+def _numbers_close(a: sympy.Expr, b: sympy.Expr, tol: sympy.Float, subs: dict, at_point: bool = False) -> bool | None:
+    """True/False when both evaluate to finite numbers, None when either does not. At a sample point (`subs`, or
+    `at_point` for values already substituted), values that differ off the real line give None."""
+    at_point = at_point or bool(subs)
     try:
         av = a.evalf(_DIGITS, subs=subs or None)
         bv = b.evalf(_DIGITS, subs=subs or None)
@@ -133,7 +157,7 @@ def _numbers_close(a: sympy.Expr, b: sympy.Expr, tol: sympy.Float, subs: dict) -
         return None
     parts = (ar, ai, br, bi)
     if not all(isinstance(x, sympy.Number) and x.is_finite for x in parts):
-        if not subs and all(isinstance(x, sympy.Number) for x in parts):
+        if not at_point and all(isinstance(x, sympy.Number) for x in parts):
             return bool(ar == br and ai == bi)  # infinities
         return None
     if any(isinstance(x, sympy.Float) and x != 0 and x._prec < _MIN_PREC for x in parts):
@@ -142,7 +166,11 @@ def _numbers_close(a: sympy.Expr, b: sympy.Expr, tol: sympy.Float, subs: dict) -
     scale = max(abs(ar) + abs(ai), abs(br) + abs(bi))
     if scale == 0:
         return True
-    return bool(diff <= tol * scale)  # relative at every magnitude: no absolute floor
+    if diff <= tol * scale:  # relative at every magnitude: no absolute floor
+        return True
+    if at_point and (ai != 0 or bi != 0):
+        return None  # different values off the real line: a branch of a complex function, not evidence
+    return False
 
 
 def _simplifies_to_zero(d: sympy.Expr) -> bool:
@@ -187,7 +215,7 @@ def _text_key(v: Value) -> str:
 def _seq_equal(g: Value, p: Value, opt: Options) -> bool:
     if g.kind != "seq" or p.kind != "seq":
         one, other = (g, p) if g.kind == "seq" else (p, g)
-        if other.kind == "set" and one.brackets in ("()", "{}"):
+        if other.kind == "set" and (one.brackets in ("()", "{}") or not one.ordered):
             return _sets_equal(_to_set(g), _to_set(p))
         if other.kind == "matrix":
             return _matrix_equal(g, p, opt)
@@ -293,15 +321,26 @@ def _binary_relations(v: Value) -> list[tuple[sympy.Expr, str, sympy.Expr]]:
 def _relations_equal(g: Value, p: Value, opt: Options) -> bool:
     gs, ps = g.obj[0], p.obj[0]
     if all(op == "=" for op in g.obj[1] + p.obj[1]) and _is_name(gs[0]) and _is_name(ps[0]):
-        return equal(gs[0], ps[0], opt) and equal(gs[-1], ps[-1], opt)  # x = 3 vs x = 3
+        if equal(gs[0], ps[0], opt) and equal(gs[-1], ps[-1], opt):  # x = 3 vs x = 3
+            return True
     try:
         ga, pa = _binary_relations(g), _binary_relations(p)
-    except Unparseable:
-        return False
+    except Unparseable:  # "x = \\pm 2": compared by its solution set below
+        ga, pa = [], [None]
     if len(ga) == len(pa) and all(_single_relation_equal(a, b, opt) for a, b in zip(ga, pa)):
         return True
+    if _variables(g) != _variables(p):
+        return False  # "x = 3" and "y = 3" solve for different unknowns
     gset, pset = _relation_set(g), _relation_set(p)
     return gset is not None and pset is not None and _sets_equal(gset, pset)
+
+
+def _variables(v: Value) -> set[str]:
+    names: set[str] = set()
+    for side in v.obj[0]:
+        if side.kind == "expr":
+            names |= {s.name for s in side.obj.free_symbols}
+    return names
 
 
 def _single_relation_equal(a: tuple, b: tuple, opt: Options) -> bool:
@@ -318,13 +357,37 @@ def _single_relation_equal(a: tuple, b: tuple, opt: Options) -> bool:
     if d2 == 0 or {s.name for s in d1.free_symbols} != {s.name for s in d2.free_symbols}:
         return False
     ratio = sympy.cancel(d1 / d2)
-    if ratio.free_symbols or not ratio.is_number or ratio == 0:
+    if ratio.free_symbols:
+        ratio = _constant_ratio(d1, d2)  # "y/2 = sin(x)cos(x)" and "y = sin(2x)": the ratio is 1/2 at every point
+    if ratio is None or not ratio.is_number or ratio == 0:
         return False
     return o1 in ("=", "!=") or bool(ratio.is_positive)
 
 
+def _constant_ratio(d1: sympy.Expr, d2: sympy.Expr) -> sympy.Expr | None:
+    """d1 / d2 when it takes one nonzero real value at every sample point (checked to 1e-30), else None."""
+    symbols = sorted(d1.free_symbols | d2.free_symbols, key=lambda s: s.name)
+    values = []
+    for k in range(len(_POINTS)):
+        subs = {s: sympy.Float(_POINTS[(k + j) % len(_POINTS)], _DIGITS) for j, s in enumerate(symbols)}
+        try:
+            a, b = d1.evalf(_DIGITS, subs=subs), d2.evalf(_DIGITS, subs=subs)
+        except Exception:
+            return None
+        if not (a.is_real and b.is_real and a.is_Number and b.is_Number) or b == 0:
+            return None
+        values.append(a / b)
+    first = values[0]
+    if first == 0 or any(abs(v - first) > sympy.Float("1e-30", _DIGITS) * abs(first) for v in values):
+        return None
+    return sympy.nsimplify(first, rational=True)
+
+
 def _relation_set(v: Value) -> sympy.Set | None:
     """The solution set of a relation chain in one variable (`1 < x \\le 2` -> (1, 2]), else None."""
+    found = relation_set(v)
+    if found is not None:
+        return found
     try:
         rels = _binary_relations(v)
         calls = set().union(*(l.atoms(AppliedUndef) | r.atoms(AppliedUndef) for l, _, r in rels))

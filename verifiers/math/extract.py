@@ -146,7 +146,7 @@ _NUMBER = re.compile(
 _QUOTES_LEFT = re.compile(r'^(?:[*_ "`\u201c]|\\")+')
 _QUOTES_RIGHT = re.compile(r'(?:[*_ "`\u201d.]|\\")+$')
 _HOPE = re.compile(r"\.?\s*I hope it is correct.*$", re.IGNORECASE | re.DOTALL)
-_OR = re.compile(r"\\text\{\s*or\s*\}|\\(?:lor|vee)\b|(?<![A-Za-z])or(?![A-Za-z])")
+OR = re.compile(r"\\text\{\s*or\s*\}|\\(?:lor|vee)\b|(?<![A-Za-z])or(?![A-Za-z])")
 _PROSE = re.compile(r"[A-Za-z]{4,}|[A-Za-z]{2,}'?[A-Za-z]*\s+[A-Za-z]{2,}")
 _BARE_OK = re.compile(r"^[\w\s\\{}()\[\]^_.,+\-*/=<>|!%:;'&]+$", re.ASCII)  # ASCII: "4000千克" is prose
 
@@ -174,7 +174,21 @@ def _from_answer_tag(text: str) -> str:
     return _strip_math(tags[-1]) if tags and tags[-1].strip() else ""
 
 
+_HASHES = re.compile(r"^\s*####\s*(?P<value>[^\n]+?)\s*$", re.MULTILINE)
+
+
+def hashes_value(text: str) -> str:
+    """The value of GSM8K's last "#### 72" line, or ""."""
+    last = None
+    for last in _HASHES.finditer(text):
+        pass
+    return last.group("value").rstrip(".") if last else ""
+
+
 def _from_phrase(text: str) -> str:
+    hashed = hashes_value(text)
+    if hashed:
+        return hashed
     last = None
     for m in _PHRASE.finditer(text):
         last = m
@@ -294,7 +308,7 @@ def _distinct(items: list[str]) -> list[str]:
 
 
 def _split_or(method: str, answer: str) -> Extraction:
-    parts = split_top_level(answer, _OR)
+    parts = split_top_level(answer, OR)
     if len(parts) > 1 and all(p.strip() for p in parts):
         distinct = _distinct([p.strip() for p in parts])
         if len(distinct) > 1:

@@ -7,10 +7,8 @@ Everything here is plain Python on short strings and cannot hang, so it runs in 
   `Fraction`s, and `fast_equal` compares two of them (exact; a decimal against a non-terminating exact value is
   compared with a relative tolerance, since a decimal can only be a rounding of it);
 - `choice_letter` reads multiple-choice answers ("B", "(B)", "\\text{(B) } 12");
-- `phrase_values` reads the value out of a box that holds a short phrase around it ("the number is 10", "Answer:
-  10", "25 €", "\\text{10 apples}"): the value is what is compared. Two different values in one phrase are two
-  candidates (the verifier rejects them as `multiple_answers`); a phrase that negates, bounds or hedges its value
-  ("not 10", "at least 10", "about 10") is ambiguous and refused, never read as the value.
+- `fast_surd` reads `c\\sqrt{r}` with integers, so two surds are compared exactly without sympy.
+The words around a value (a phrase in a box) are read in `phrase`.
 """
 
 from __future__ import annotations
@@ -19,9 +17,11 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from verifiers.math.phrase import UNIT_WORDS as _UNIT_WORDS, qualified
+
 _UNICODE = {
     "−": "-", "–": "-", "×": "\\times ", "÷": "\\div ", "·": "\\cdot ", "π": "\\pi ", "∞": "\\infty ",
-    "√": "\\sqrt", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "°": "", "∪": "\\cup ", "∩": "\\cap ",
+    "√": "\\sqrt", "±": "\\pm ", "∓": "\\mp ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "°": "", "∪": "\\cup ", "∩": "\\cap ",
     "\u00a0": " ", "\u2009": " ", "\u202f": " ",
 }
 _CONTROL_ESCAPES = re.compile(r"\\?[\x0c\x08]")
@@ -35,13 +35,6 @@ _TEXT_CMDS = re.compile(r"\\(?:text(?:bf|rm|it|normal|sf|tt)?|math(?:rm|bf|it|sf
 # "\\frac", "\\le": a command whose backslash was escaped twice (JSON or Python source); not in matrices,
 # where "\\" is a row break that may be followed by a letter
 _DOUBLED_CMD = re.compile(r"\\\\(?=[A-Za-z]{2,})")
-_UNIT_WORDS = (
-    "cm|mm|km|m|kg|mg|g|lb|lbs|pounds?|oz|ounces?|ft|feet|foot|inch|inches|yd|yards?|miles?|mph|kph|meters?|"
-    "metres?|units?|square units|sq units|cubic units|degrees?|dollars?|cents?|euros?|seconds?|secs?|minutes?|"
-    "mins?|hours?|hrs?|days?|weeks?|months?|years?|liters?|litres?|ml|gallons?|cups?|people|persons?|students?|"
-    "ways|times|pages|books|apples|marbles|balls|cookies|cars|points|coins|tickets|questions|steps|rounds|sq|"
-    "square feet|square meters|square inches|square centimeters|cubic feet|cubic meters|cubic centimeters"
-)
 _TRAILING_UNIT = re.compile(rf"^(?P<num>[^A-Za-z]*?[\d}}])\s*(?:{_UNIT_WORDS})(?:\^\{{?\d\}}?)?\.?$", re.IGNORECASE)
 _TRAILING_TEXT = re.compile(r"^(?P<head>.*?\S)\s*\\text\{(?P<body>[^{}]*)\}(?:\^\{?\d\}?)?$", re.DOTALL)
 
@@ -186,6 +179,21 @@ def fast_number(s: str, allow_assignment: bool = False) -> FastNumber | None:
     return None
 
 
+_SURD = re.compile(r"^(?P<sign>[+-]?)\s*(?P<coef>\d{1,6})?\s*(?:\\cdot|\*)?\s*\\sqrt\s*(?:\{\s*(?P<rad>\d{1,8})\s*\}|(?P<rad1>\d))$")
+
+
+def fast_surd(s: str) -> tuple[int, int] | None:
+    """`c\\sqrt{r}` (integers) as (sign * c^2 * r, sign), or None: two surds are equal exactly when these are,
+    so the common `2\\sqrt{2}` against `\\sqrt{8}` needs no sympy."""
+    m = _SURD.match(s)
+    if m is None:
+        return None
+    coef = int(m.group("coef") or 1)
+    rad = int(m.group("rad") or m.group("rad1"))
+    sign = -1 if m.group("sign") == "-" else 1
+    return (0, 0) if coef == 0 or rad == 0 else (sign * coef * coef * rad, sign)
+
+
 _COMMA_DECIMAL = re.compile(r"^-?\d+,(?:\d{1,2}|\d{4,})$")  # not ",ddd": "1,500" is fifteen hundred
 
 
@@ -249,103 +257,3 @@ def choice_letter(s: str, gold: bool) -> str | None:
     if m is None or _OPERATOR_AFTER.match(s[m.end("l") + 1 :]):
         return None  # "\\text{E}*2" is an expression in E, not the choice E
     return m.group("l").upper()
-
-
-# -- a short phrase around one value ---------------------------------------------------------------------------
-
-_TEXT_BODY = re.compile(r"\\(?:text(?:bf|rm|it|normal|sf|tt)?|mbox|textup|mathrm)\s*\{([^{}]*)\}")
-_CURRENCY = re.compile(
-    r"\\(?:euro|texteuro|pounds|textsterling|yen|textyen|textdollar)(?![A-Za-z])|\\\$|[$€£¥₹₩₽¢]"
-    r"|(?<![A-Za-z])(?:USD|EUR|GBP|JPY|INR|CNY|RMB|Rs\.?)(?![A-Za-z])"
-)
-_COMMAND_ARG = re.compile(r"\\[A-Za-z]+\*?\s*\{[^{}]*\}")
-_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z\u00c0-\u024f]+(?:'[a-z]+)?(?:\s*\^\s*\{?[23]\}?|[²³])?")
-_FUNCTION_NAMES = frozenset("sin cos tan cot sec csc log ln exp lg arcsin arccos arctan sinh cosh tanh max min gcd lcm "
-                            "mod deg det pi inf infty oo".split())
-_SHORT_WORDS = frozenset("is of in to be it an as at by on so we my he if do us am no or sq cu cm mm km kg mg ml ft mi yd oz lb "
-                         "hr hz".split())
-# Words that change what the value means: a negation, a bound, an approximation, a condition, a hedge, or an
-# operation on it ("10 squared", "half of 10", "3 thousand"); such a phrase is refused rather than misread.
-_QUALIFIERS = frozenset(
-    "not no none never except neither nor cannot can't isn't impossible least most less more fewer greater smaller "
-    "larger than between approximately approx about around nearly almost roughly under over above below up if "
-    "unless when either or maybe possibly perhaps probably undefined wrong incorrect false invalid without excluding "
-    "except squared cubed square cube root power times twice double triple half third quarter percent percentage "
-    "thousand thousands million millions billion billions hundred hundreds dozen dozens factorial inverse "
-    "reciprocal negative minus plus".split()
-)
-_GLUE = re.compile(r"^[\s:;,.!?]+|[\s:;,.!?]+$")
-
-
-def phrase_values(s: str) -> tuple[list[str], str]:
-    """The values a boxed phrase holds: ([s], "") when `s` is not a phrase (no words around math), ([value], "")
-    for one value in words or with a currency sign, ([v1, v2], "") for two different ones, or ([], cause) when
-    the words qualify the value ("ambiguous_phrase"). Plain-word answers ("odd", "Evelyn", "no solution") have no
-    value and are returned unchanged, for the text comparison."""
-    unwrapped = _TEXT_BODY.sub(lambda m: f" {m.group(1)}", s)
-    text = _CURRENCY.sub(" ", unwrapped)
-    masked = _COMMAND_ARG.sub(lambda m: "#" * len(m.group(0)), text)  # \begin{pmatrix}, \mathbb{R}: not words
-    tokens = list(_WORD.finditer(masked))
-    prose = [_is_prose_word(m.group(0)) for m in tokens]
-    for i, m in enumerate(tokens):  # a lone letter next to words is one ("a total of", "x is"), else a variable
-        letter = _bare(m.group(0))
-        if not prose[i] and len(letter) == 1 and (letter.islower() or letter in "AI"):  # "C" may be the choice
-            prose[i] = _next_to(tokens, prose, text, i)
-    words = [m for m, is_word in zip(tokens, prose) if is_word]
-    if not words:  # no phrase; a currency sign alone is dropped ("25 €")
-        bare = _CURRENCY.sub(" ", s).strip()
-        return ([s] if text == unwrapped or not bare else [bare]), ""
-    pieces, position = [], 0
-    for m in words:
-        pieces.append(text[position : m.start()])
-        position = m.end()
-    pieces.append(text[position:])
-    values = [v for v in (_GLUE.sub("", p).strip() for p in pieces) if re.search(r"[^\s=:()\-]", v)]
-    if not values:
-        return [s], ""  # words only: a text answer
-    if any(_qualifies(m.group(0), text[m.end() :]) for m in words):
-        return [], "ambiguous_phrase"
-    if any(re.search(r"\d", v) for v in values):
-        values = [v for v in values if not re.fullmatch(r"[A-Z]{1,3}", v)] or values  # "the length AB is 10"
-    values = [re.sub(r"^=\s*", "", v) for v in values]  # "the number = 10"
-    distinct = list(dict.fromkeys(re.sub(r"\s+", "", v) for v in values))
-    return ([values[0]] if len(distinct) == 1 else values), ""
-
-
-def _qualifies(word: str, after: str) -> bool:
-    """Whether `word` changes the value's meaning ("square" and "cubic" before a unit only name the unit)."""
-    bare = _bare(word).lower()
-    if bare in ("square", "cubic", "sq", "cu") and re.match(r"\s*\}?\s*[A-Za-z]", after):
-        return False
-    return bare in _QUALIFIERS
-
-
-def qualified(text: str) -> bool:
-    """Whether words in `text` negate, bound, hedge or operate on a value (see `phrase_values`)."""
-    return any(_qualifies(m.group(0), text[m.end() :]) for m in _WORD.finditer(text))
-
-
-def _bare(word: str) -> str:
-    return re.sub(r"\s*\^.*|[²³]", "", word)
-
-
-def _is_prose_word(word: str) -> bool:
-    """A word, not math: three or more letters (or a common two-letter word or unit) and not a function name;
-    capitals of up to three letters name points and segments ("AB", "ABC")."""
-    bare = _bare(word)
-    if bare.lower() in _FUNCTION_NAMES or (bare.isupper() and len(bare) <= 3 and bare.isascii()):
-        return False
-    return len(bare) >= 3 or bare.lower() in _SHORT_WORDS
-
-
-def _next_to(tokens: list[re.Match[str]], prose: list[bool], text: str, i: int) -> bool:
-    """Whether token i is separated from a prose word before or after it by spaces only."""
-    for j in (i - 1, i + 1):
-        if 0 <= j < len(tokens) and prose[j]:
-            a, b = sorted((tokens[i], tokens[j]), key=lambda m: m.start())
-            if not text[a.end() : b.start()].strip():
-                break
-    else:
-        return False
-    around = text[: tokens[i].start()].rstrip()[-1:] + text[tokens[i].end() :].lstrip()[:1]
-    return not re.search(r"[=<>^_(+*/]", around)  # "y=3", "f(x)": a variable

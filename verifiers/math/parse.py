@@ -20,8 +20,10 @@ import sympy
 from latex2sympy2_extended import NormalizationConfig, latex2sympy
 from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 
+from verifiers.math.calculator import NotCalculator, UnknownName, looks_like_calculator, parse_calculator
 from verifiers.math.extract import split_top_level
 from verifiers.math.normalize import clean
+from verifiers.math.phrase import FUNCTION_NAMES
 
 
 class Unparseable(ValueError):
@@ -60,13 +62,16 @@ _REL_NAMES = {"\\le": "<=", "\\leq": "<=", "\\leqslant": "<=", "<=": "<=", "\\ge
               "\\approx": "=", "\\ne": "!=", "\\neq": "!=", "!=": "!="}
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
 _DECIMAL = re.compile(r"(?<![\d.])(\d*)\.(\d+)(?![\d.])")
-_RISKY = re.compile(r"\^\s*\{[^{}]*\^|\^\s*\{?\s*\d{5,}|\d{4,}\s*!|!\s*!|\^\s*\{?\s*\d+\s*!")
+_RISKY = re.compile(r"\^\s*\{[^{}]*\^|\^\s*[{(]?\s*\d{5,}|\d{4,}\s*!|!\s*!|\^\s*[{(]?\s*\d+\s*!"
+                    r"|\^\s*(?:\d+|[A-Za-z]|\([^()]*\))\s*\^|\^\s*\(\s*\d+\s*\^|factorial\s*\(\s*\d{4,}")  # "9^9^9", "2^(2^5)"
 _MATRIX = re.compile(r"^\\begin\{([pbBvV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$", re.DOTALL)
 _ANY_MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix)\}(.*?)\\end\{\1\}", re.DOTALL)
 _PRIME = re.compile(r"(?<![\\A-Za-z])([A-Za-z])\s*('+)")
 _WORDS = re.compile(r"^[A-Za-z][A-Za-z' \-]*$")
 _FUNCTION_WORDS = {"sin", "cos", "tan", "log", "ln", "exp", "sqrt", "pi", "infty", "inf", "oo"}
 _MAX_ITEMS = 64
+# A plain function name (no backslash) applied inside LaTeX, other than those the grammar reads itself
+_PLAIN_FUNCTION = re.compile(r"(?<![\\A-Za-z])(?:%s)\s*\(" % "|".join(sorted(FUNCTION_NAMES - {"sqrt"}, key=len, reverse=True)))
 
 
 def parse_answer(s: str) -> Value:
@@ -84,6 +89,8 @@ def _parse(s: str, depth: int) -> Value:
     wrapped = re.fullmatch(r"\\text\{([^{}]*)\}", s)
     if wrapped and wrapped.group(1).strip():
         s = wrapped.group(1).strip()  # "\text{A, C}" is the list A, C
+        if _WORDS.match(s) and len(s) > 1:
+            return Value("text", " ".join(s.lower().replace("-", " ").split()), source=s)  # "\text{odd}"
     s = re.sub(r"^[A-Za-z]\s*\\in\s*", "", s)  # "x \in [1, 2]" is the set itself
     approx = split_top_level(s, re.compile(r"\\approx(?![A-Za-z])"))
     if len(approx) > 1 and approx[0].strip():
@@ -97,6 +104,10 @@ def _parse(s: str, depth: int) -> Value:
             parts = [p for p in parts if p.strip() and p.strip() != "\\ldots"]
             if len(parts) > _MAX_ITEMS:
                 raise Unparseable("too many items")
+            if sep is _JOINER:
+                solutions = _joined_relations(s, parts, depth)
+                if solutions is not None:  # "x=2 or x=-2", "x>2 or x<-2": one solution set
+                    return solutions
             items = []
             for part in parts:  # "21, 16 or 11" is one flat list
                 v = _parse(part, depth + 1)
@@ -127,6 +138,55 @@ def _parse(s: str, depth: int) -> Value:
     if text is not None:
         return Value("text", text, source=s)
     return _parse_leaf(s)
+
+
+def _joined_relations(s: str, parts: list[str], depth: int) -> Value | None:
+    """Relations in one variable joined by "or" (a union) or by "and" (an intersection) as the solution set they
+    describe; None when the parts are not all such relations or the joiners are mixed."""
+    joiners = {"or" if re.search(r"or|\\lor|\\vee", m.group(0)) else "and"
+               for m in _JOINER.finditer(s) if _top_level(s, m.start())}
+    if len(joiners) != 1:
+        return None
+    values = [_parse(_unparenthesise(p), depth + 1) for p in parts]
+    if not all(v.kind in ("rel", "set") for v in values) or all(v.kind == "set" for v in values):
+        return None
+    sets = [relation_set(v) if v.kind == "rel" else v.obj for v in values]
+    if any(x is None for x in sets):
+        return None
+    combined = sympy.Union(*sets) if joiners == {"or"} else sympy.Intersection(*sets)
+    return Value("set", combined, source=s)
+
+
+def _unparenthesise(s: str) -> str:
+    """"(x < 0 or x >= 1)": a group of joined relations inside parentheses, without them; else `s`."""
+    s = s.strip()
+    if s.startswith("(") and s.endswith(")") and _encloses(s, 0) and len(split_top_level(s[1:-1], _JOINER)) > 1:
+        return s[1:-1]
+    return s
+
+
+def relation_set(v: Value) -> sympy.Set | None:
+    """The real solution set of a relation chain in one variable (`1 < x \\le 2` -> (1, 2], `x^2 = 4` -> {-2, 2},
+    `x = \\pm 2` -> {-2, 2}), else None."""
+    sides, ops = v.obj
+    if len(sides) == 2 and ops == ("=",) and sides[0].kind == "expr" and sides[0].obj.is_Symbol \
+            and sides[1].kind == "seq" and all(x.kind == "expr" for x in sides[1].obj):
+        return sympy.FiniteSet(*[x.obj for x in sides[1].obj])
+    if any(x.kind != "expr" for x in sides):
+        return None
+    rels = [(sides[i].obj, ops[i], sides[i + 1].obj) for i in range(len(ops))]
+    symbols = set().union(*(l.free_symbols | r.free_symbols for l, _, r in rels))
+    if len(symbols) != 1:
+        return None
+    x = next(iter(symbols))
+    real = sympy.Symbol(x.name, real=True)
+    makers = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge, "=": sympy.Eq, "!=": sympy.Ne}
+    try:
+        cond = sympy.And(*[makers[op](l.xreplace({x: real}), r.xreplace({x: real})) for l, op, r in rels])
+        found = sympy.solveset(cond, real, sympy.S.Reals) if len(rels) == 1 else cond.as_set()
+    except Exception:
+        return None
+    return found if isinstance(found, sympy.Set) and not isinstance(found, sympy.ConditionSet) else None
 
 
 def _parse_relation(s: str, depth: int) -> Value | None:
@@ -228,6 +288,8 @@ def _as_text(s: str) -> str | None:
     if "\\" in inner or not _WORDS.match(inner):
         return None
     words = inner.lower().replace("-", " ").split()
+    if all(len(w) == 1 for w in words) and len(words) > 1:
+        return None  # "i-x", "a - b": letters and operators, not words
     if "\\text{" in s or len(words) > 1 or (len(words[0]) >= 4 and words[0] not in _FUNCTION_WORDS):
         return " ".join(words)
     return None
@@ -249,6 +311,7 @@ def _parse_leaf(s: str) -> Value:
     s = clean(s)  # list items carry their own units and punctuation
     if not s:
         raise Unparseable("empty")
+    s = re.sub(r"\+-(?!-)", r"\\pm ", s)  # "3+-sqrt(2)" is plus or minus ("2 + -3" keeps its space: a sum)
     if "\\pm" in s or "\\mp" in s:  # "\frac{-1 \pm \sqrt{13}}{4}" is two answers
         plus = s.replace("\\pm", "+").replace("\\mp", "-")
         minus = s.replace("\\pm", "-").replace("\\mp", "+")
@@ -261,10 +324,21 @@ def _parse_leaf(s: str) -> Value:
     s = s.replace("**", "^")
     # The grammar drops primes (f' would be f); a primed letter becomes a symbol of its own
     s = _PRIME.sub(lambda m: f"\\mathrm{{{m.group(1)}}}_{{{'pr' * len(m.group(2))}}}", s)
-    s = re.sub(r"(?<![\\A-Za-z])pi(?![A-Za-z])", r"\\pi ", s)
     decimal = bool(_DECIMAL.search(s))
-    s = _DECIMAL.sub(lambda m: f"({m.group(1) or '0'}{m.group(2)}/1{'0' * len(m.group(2))})", s)
+    s = _DECIMAL.sub(lambda m: f"({int((m.group(1) or '0') + m.group(2))}/1{'0' * len(m.group(2))})", s)
     risky = bool(_RISKY.search(s))
+    if looks_like_calculator(s):  # "sqrt(12)", "cos(x)^2", "3^-x": plain-text notation
+        try:
+            return _wrap(parse_calculator(s, evaluate=not risky), s, decimal, percent, risky)
+        except UnknownName as exc:
+            raise Unparseable(str(exc)) from exc  # a name with no known value: never read as another value
+        except NotCalculator:
+            pass
+        except RecursionError as exc:
+            raise Unparseable("too deep") from exc
+    elif _PLAIN_FUNCTION.search(s):
+        raise Unparseable("plain-text function inside LaTeX")  # the grammar would read "abs(x)" as a*b*s*x
+    s = re.sub(r"(?<![\\A-Za-z])pi(?![A-Za-z])", r"\\pi ", s)
     try:
         if risky:
             with sympy.evaluate(False):

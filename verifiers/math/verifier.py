@@ -7,8 +7,13 @@ goes through `extract.extract_answer` (and, for a lettered gold with nothing fou
 unless the recipe is boxed-only): in this process when it is at most `max_inline_chars` long, else in the bounded
 child, so a hostile completion (thousands of boxes, unclosed delimiters) meets the same wall-clock bound as
 sympy does. A box holding a short phrase around one value ("the number is 10", "Answer: 10", "25 €") is read as
-that value (`normalize.phrase_values`); a phrase with two different values is two candidates, and one whose words
-qualify the value ("not 10", "at least 10") is `unparseable_answer` (cause `ambiguous_phrase`). Identical
+that value (`phrase.phrase_values`); a phrase with two different values is two candidates, and one whose words
+qualify the value ("not 10", "at least 10") is `unparseable_answer` (cause `ambiguous_phrase`). Only words
+around the whole value go: a word touching an operator is `word_in_expression`, and a name applied to an argument
+(`total(18)`, `\\operatorname{foo}(3)`) that is not a known function (`phrase.FUNCTION_NAMES`, evaluated by
+`calculator`) is `unknown_function`; both are `unparseable_answer`, never another value. Values joined by "or" /
+"and" are first compared as one answer (a solution set: "x=2 or x=-2" for `x^2=4`), then one by one (a hedge is
+`multiple_answers`). The gold is read the same way; a gold that cannot be read is `unverifiable_gold`. Identical
 extractions within the batch are judged once. A candidate is judged by the sympy-free fast path when both sides
 are plain numbers, else by `worker.compare` in a `BoundedRunner` child (hard wall-clock bound, memory cap,
 killed and replaced on timeout). This process never imports sympy.
@@ -29,9 +34,10 @@ from verifiers.types import Completion, Prompt, Verdict, split_think
 from verifiers.base import Verifier
 from verifiers.bounded import BoundedRunner
 from verifiers.math.extract import (FALLBACKS, Extraction, boxed_contents, extract_answer, extract_choice,
-                                    final_phrase_value)
+                                    final_phrase_value, hashes_value, split_top_level, OR)
 from verifiers.math.normalize import (FastNumber, check_size, choice_letter, clean, decimal_comma_twin, fast_equal,
-                                      fast_number, phrase_values)
+                                      fast_number, fast_surd)
+from verifiers.math.phrase import phrase_values
 
 _WORKER = "verifiers.math.worker"
 _MAX_CANDIDATES = 8
@@ -69,7 +75,9 @@ class MathVerifier(Verifier):
     # 2: public-grader agreement fixes (extraction order, choice letters, ratios, solution lists)
     # 3: relative tolerance at every magnitude, exact rationals; phrases, units and currency in boxes; escaped
     #    closing brace; extraction of long answer parts in the bounded child
-    version = "3"
+    # 4: no word deleted from inside an expression (unknown functions unparseable), calculator notation, equations
+    #    as equations and as solution sets, joined values as one set, GSM8K "####", golds read like answers
+    version = "4"
 
     def __init__(
         self,
@@ -107,6 +115,7 @@ class MathVerifier(Verifier):
         self._runner: BoundedRunner | None = None
         self._golds: dict[str, _Gold] = {}
         self._raw_golds: dict[str, _Gold] = {}
+        self._verdicts: dict[tuple, Verdict] = {}
 
     # -- Verifier interface ---------------------------------------------------------------------------------
 
@@ -127,9 +136,22 @@ class MathVerifier(Verifier):
                 continue
             key = extraction.candidates
             if key not in judged:
-                judged[key] = self._judge(gold, extraction)
+                judged[key] = self._judged(gold, extraction)
             verdicts.append(judged[key])
         return verdicts
+
+    def _judged(self, gold: _Gold, extraction: Extraction) -> Verdict:
+        """`_judge`, remembered across calls: a reward function grades one completion per call, and the samples
+        of one prompt repeat the same answers. A timeout is not remembered (the next try may finish)."""
+        key = (gold.text, gold.choice, extraction.method, extraction.candidates)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._judge(gold, extraction)
+            if verdict.reason != "timeout":
+                if len(self._verdicts) >= 4096:
+                    self._verdicts.pop(next(iter(self._verdicts)))
+                self._verdicts[key] = verdict
+        return Verdict(verdict.name, verdict.status, verdict.reason, dict(verdict.details))
 
     def _extract(self, answer_text: str, choice: bool) -> Extraction | Verdict:
         """The answer's extraction: here for a short answer part (linear, and cheap at this size), in the bounded
@@ -185,7 +207,12 @@ class MathVerifier(Verifier):
         if too_big:
             return _Gold("unverifiable_gold", cause=too_big)
         choice = choice_letter(text, gold=True)
-        values, _ = phrase_values(text) if not choice else ([text], "")
+        parts = [p.strip() for p in split_top_level(text, OR)]
+        readings = [phrase_values(p) for p in parts if p] if not choice else [([text], "")]
+        cause = next((c for _, c in readings if c), "")
+        if cause:  # read like an answer: a gold with an unknown function or a qualified value has no value
+            return _Gold("unverifiable_gold", cause=cause)
+        values = readings[0][0] if len(readings) == 1 else [text]  # "x<-3 or 1<x": the parser reads the "or"
         if len(values) == 1 and values[0] != text:
             text = clean(values[0])  # a reference written "12 apples" or "\text{Answer: } 12"
         fast = fast_number(text) if self.fast_path else None
@@ -218,8 +245,14 @@ class MathVerifier(Verifier):
             too_big = check_size(c, self.max_answer_chars, self.max_nesting)
             if too_big:
                 return Verdict.reject(self.name, "unparseable_answer", cause=too_big, **details)
+        if len(candidates) > 1 and ext.joined != "boxes":
+            whole = " or ".join(ext.candidates) if ext.joined == "or" else ext.candidates[0]
+            if self._compare(gold, clean(whole))[0] == "equal":  # "x>1 and x<5", "x=2 or x=-2": one solution set
+                details["path"] = "sympy"
+                return Verdict.accept(self.name, **details)
         if len(candidates) > 1 and gold.items > 1:
-            candidates = [", ".join(candidates)]  # "\boxed{2} and \boxed{3}" answering "2, 3"
+            # "\boxed{2} and \boxed{3}" answering "2, 3"; "x=2 or x=-2" answering "x^2=4"
+            candidates = [(" or " if ext.joined == "or" else ", ").join(candidates)]
         outcomes = [self._compare(gold, c) for c in candidates]
         if len(ext.candidates) > _MAX_CANDIDATES:
             outcomes.append(("not_equal", "skipped"))
@@ -253,6 +286,10 @@ class MathVerifier(Verifier):
             pred = fast_number(answer, allow_assignment=True)
             if pred is not None:
                 return ("equal" if fast_equal(gold.fast, pred, self.rel_tol) else "not_equal"), "fast"
+        if self.fast_path:
+            surds = fast_surd(gold.text), fast_surd(answer)
+            if surds[0] is not None and surds[1] is not None:
+                return ("equal" if surds[0] == surds[1] else "not_equal"), "fast"
         result = self._run("compare", gold.text, answer, self.rel_tol, self.ordered_lists)
         if result.ok:
             return result.value, "sympy"
@@ -279,7 +316,9 @@ def _gold_text(raw: Any, fallbacks: Sequence[str] = ()) -> str | None:
         return None
     boxes = boxed_contents(raw)
     text = ", ".join(_gold_box_run(raw, boxes)) if boxes else raw
-    if not boxes and "final_answer_phrase" in fallbacks and 200 < len(raw) <= 100_000:
+    if not boxes and hashes_value(raw):  # a GSM8K solution: "... #### 72"
+        text = hashes_value(raw)
+    elif not boxes and "final_answer_phrase" in fallbacks and 200 < len(raw) <= 100_000:
         text = final_phrase_value(raw) or raw  # a worked solution without a box: its "final answer is" sentence
     return text if len(text) > 100_000 else clean(text)  # oversized golds are refused by the size check
 

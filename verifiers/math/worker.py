@@ -12,7 +12,9 @@ from collections import OrderedDict
 
 from verifiers.math.equivalence import Options, equal
 from verifiers.math.extract import extract_answer, extract_choice
-from verifiers.math.parse import Unparseable, Value, parse_answer
+import sympy
+
+from verifiers.math.parse import Unparseable, Value, parse_answer, relation_set
 
 _GOLD_CACHE: OrderedDict[str, Value | None] = OrderedDict()
 _GOLD_CACHE_SIZE = 256
@@ -37,7 +39,16 @@ def gold_info(gold: str) -> tuple[str, int]:
     value = _gold(gold)
     if value is None:
         return "unverifiable_gold", 0
-    return "ok", len(value.obj) if value.kind == "seq" else 1
+    if value.kind == "seq":
+        return "ok", len(value.obj)
+    if value.kind in ("rel", "set"):  # an equation or a set with several solutions: "x^2 = 4" lists two
+        try:
+            found = relation_set(value) if value.kind == "rel" else value.obj
+        except Exception:
+            found = None
+        if isinstance(found, sympy.FiniteSet) and len(found) > 1:
+            return "ok", len(found)
+    return "ok", 1
 
 
 def compare(gold: str, answer: str, rel_tol: float, ordered_lists: bool) -> str:
@@ -63,3 +74,20 @@ def extract(answer_text: str, fallbacks: tuple[str, ...], choice: bool, keep: in
     if choice and not found.candidates and fallbacks:
         found = extract_choice(answer_text)
     return found.method, tuple(c[:max_chars] for c in found.candidates[:keep]), found.joined
+
+
+def _warm_up() -> None:
+    """Run each parsing and comparison path once when the child starts: sympy imports parts of itself on first
+    use (the expression parser, solveset, special functions), a cost of a few hundred milliseconds that would
+    otherwise fall on the first answers that need them, and on their wall-clock bound."""
+    for gold, answer in (("[3,\\infty)", "x \\ge 3"), ("5!", "120"), ("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}"),
+                         ("\\log_2 8", "3"), ("\\sin(\\pi/6)", "0.5"), ("x^2=4", "x=2 or x=-2"),
+                         ("2\\cdot 10^{-60}", "10^{-60}"), ("cos(x)^2", "1-sin(x)^2")):
+        try:
+            compare(gold, answer, 1e-6, False)
+        except Exception:
+            pass
+    _GOLD_CACHE.clear()
+
+
+_warm_up()
