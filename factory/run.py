@@ -170,12 +170,10 @@ def _refusal(folder: RunFolder, previous: dict[str, Any], plan: RunPlan, fingerp
 def write_card(folder: RunFolder, plan: RunPlan, summary: dict[str, Any] | None) -> None:
     """(Re)write the dataset card for the units committed so far; called after every commit."""
     rows = {split: plan.rows.get(split, 0) for split in plan.splits}
-    total = plan.units_total if plan.units_total is not None else "?"
-    state = (f"fingerprint {plan.run_info['recipe_fingerprint']}, units {len(plan.done)}/{total}, "
-             + ", ".join(f"{split} {count}" for split, count in rows.items()))
     # datasets refuses a declared split with no rows at all, so a finished card declares only splits with rows.
     loadable = [split for split, count in rows.items() if count] if summary else plan.splits
-    folder.write_text("README.md", render_card(plan.recipe, plan.run_info, loadable or plan.splits, summary, state))
+    folder.write_text("README.md", render_card(plan.recipe, plan.run_info, loadable or plan.splits, summary,
+                                               plan.done, folder.root))
 
 
 class UnitCommitter:

@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import inspect
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +132,10 @@ class Output:
     """Preference pairs for DPO in data/pairs (`load_dataset(run, "pairs")`): `true`, or options `{per_prompt: 1,
     rejected_reasons: [wrong_answer, wrong_output, runtime_error]}` (which reasons make a sample the rejected
     side; `not_selected` samples are right answers and never are)."""
+    license: str = "unknown"
+    """The dataset card's `license`: a Hub license id (apache-2.0, mit, cc-by-4.0, other, ...; see the Hub's
+    repositories-licenses page). The rows hold the prompts' text and the teacher's output, so set what both allow;
+    the default `unknown` claims nothing. The shipped recipes set their prompt source's. Not in the fingerprint."""
 
     def pair_settings(self) -> Any:
         """`factory.verification.selection.PairSettings` for the recipe's `pairs`, or None when pairs are off."""
@@ -191,6 +196,7 @@ class Recipe:
             data["prompts"]["path"] = str(resolve_data_path(data["prompts"]["path"]))
         for key in TRANSPORT_KEYS:
             data["generation"].pop(key, None)
+        data["output"].pop("license")  # the card's metadata, not the rows
         data["generation"]["http"] = {k: v for k, v in data["generation"]["http"].items()
                                       if k not in HTTP_TRANSPORT_KEYS}
         return {k: data[k] for k in ("prompts", "template", "generation", "verifiers", "selection", "output", "limit")}
@@ -247,6 +253,8 @@ def _validate(recipe: Recipe, origin: str) -> None:
          f"prompts.columns: unknown field(s) {sorted(set(columns) - {'id', 'problem', 'gold', 'language'})} "
          "(map id, problem, gold, language; copy other columns with prompts.keep_columns)"),
         (len({v.name for v in recipe.verifiers}) == len(recipe.verifiers), "verifiers: a verifier is listed twice"),
+        (isinstance(recipe.output.license, str) and re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", recipe.output.license),
+         f"key 'output.license': must be a Hub license id such as apache-2.0, got {recipe.output.license!r}"),
     ]
     for ok, message in checks:
         if not ok:
