@@ -1,4 +1,4 @@
-"""The `factory` command line: generate, verify, stats, recipes. It parses arguments, makes the one `run()` call,
+"""The `factory` command line: generate, verify, curate, stats, push, recipes. It parses arguments, makes the one `run()` call,
 and maps the outcome to an exit code; nothing else happens here.
 
 Exit codes (the same table is in `--help` and the README):
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from factory.recipe import RecipeError, list_recipes, load_recipe, recipe_path
+from factory.output.push import add_push_parser, push_command
 from factory.output.run_folder import RunFolderError, RunFolderLocked
 from factory.prompts.sources import FILE_TYPES, SourceError
 
@@ -104,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--rows", action="store_true",
                        help="also recount the funnel from the shards themselves (polars scan: rows per split, "
                             "rejection reasons as the rows spell them, accepted rows per source)")
+
+    add_push_parser(commands)
 
     recipes = commands.add_parser("recipes", help="list recipes, or show one resolved")
     recipes.add_argument("action", nargs="?", choices=["list", "show"], default="list", help="list (default) or show")
@@ -230,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "stats":
             return _stats(args)
+        if args.command == "push":
+            return push_command(args)
         return _recipes(args)
     except RunFolderLocked as exc:
         _report_error(args, exc)
