@@ -13,11 +13,12 @@ The header follows the Hub's dataset card spec (hub-docs `datasetcard.md`, rende
 - `source_datasets`: the prompts' Hub dataset id (absent for a local file).
 - `configs`: what `datasets.load_dataset(run_dir)` reads: `default` with `accepted` (and `rejected`, when kept), and
   `pairs` as its own config; the globs match only committed shards, never files being written under `.factory/`.
-- `dataset_info`: per config, each split's `num_examples` and the config's `download_size` (Parquet bytes), from
-  the committed units' markers. Besides telling the Hub the sizes, this keeps `datasets`' cache honest: it keys its
-  cache of a local folder on the card's metadata and the folder's name, not on the files, so without figures that
-  change with the content, two run folders of one name, or one folder before and after a resume, would load stale
-  rows. `datasets` also checks `num_examples` against the shards it reads.
+- `dataset_info`: per config, its `download_size` (the Parquet bytes of its committed shards, from the units'
+  markers). Besides telling the Hub the size, this keeps `datasets`' cache honest: it keys its cache of a local
+  folder on the card's metadata and the folder's name, not on the files, so without a figure that changes with the
+  content, two run folders of one name, or one folder before and after a resume, would load stale rows. Per-split
+  `splits` are not declared: `datasets` wants their in-memory `num_bytes`, which only a load can tell, and
+  ignores (with a warning) a `splits` list without it; the row counts are in the body's funnel.
 
 The teacher model is named (and linked, for a Hub id) in the body: the Hub's dataset metadata has no key for it.
 """
@@ -91,10 +92,8 @@ def card_metadata(recipe: Recipe, splits: list[str], markers: dict[int, dict[str
     for name, members in groups:
         configs.append({"config_name": name, "data_files": [{"split": split, "path": f"data/{folder}/*.parquet"}
                                                             for split, folder in members]})
-        counts = [(split, _sum(markers, folder, "rows")) for split, folder in members]
-        total += sum(count for _, count in counts)
+        total += sum(_sum(markers, folder, "rows") for _, folder in members)
         infos.append({"config_name": name,
-                      "splits": [{"name": split, "num_examples": count} for split, count in counts],
                       "download_size": sum(_sum(markers, folder, "bytes") for _, folder in members)})
     return DatasetCardData(
         pretty_name=title(recipe),
