@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from factory.recipe import RecipeError, list_recipes, load_recipe, recipe_path
+from factory.logs import library_logs
 from factory.output.push import add_push_parser, push_command
 from factory.output.run_folder import RunFolderError, RunFolderLocked
 from factory.prompts.sources import FILE_TYPES, SourceError
@@ -48,6 +49,9 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
                         help="override any recipe key, e.g. --set generation.temperature=0.7 (repeatable; values "
                              "are YAML: --set 'prompts.columns={id: uuid, problem: problem, gold: answer}')")
     parser.add_argument("--limit", type=int, metavar="K", help="use only the first K prompts of the source")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show other libraries' log lines (Ray, vLLM, torch, warnings) on the terminal; by "
+                             "default they go to RUN/.factory/logs/libraries.log")
     parser.add_argument("--log-json", action="store_true",
                         help="print JSON lines (start, engines_ready, skipped, dropped, unit, summary, error) "
                              "instead of a progress bar")
@@ -230,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, _on_signal)
     try:
         if args.command in ("generate", "verify", "curate"):
-            return _run(args)
+            with library_logs(verbose=args.verbose):
+                return _run(args)
         if args.command == "stats":
             return _stats(args)
         if args.command == "push":

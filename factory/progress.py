@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-PLAIN_EVENTS = ("start", "engines_ready", "waiting", "skipped", "dropped", "error", "warning")
+PLAIN_EVENTS = ("start", "starting", "engines_ready", "waiting", "skipped", "dropped", "error", "warning")
 
 
 class Progress:

@@ -24,6 +24,7 @@ from itertools import chain
 from typing import Any, Callable, Iterator
 
 import factory
+from factory.logs import attach as attach_library_log
 from factory.output.card import render_card
 from factory.prompts.curation_step import CurationReport
 from factory.prompts.gold_cache import GoldCache
@@ -299,6 +300,7 @@ def _run(recipe: Recipe, source: PromptStream, runtime: Runtime, out: str | Path
     if 0 not in folder_done:  # work certainly remains: check the runtime before the folder is touched
         _preflight(runtime, recipe)
     with RunFolder(out) as folder:
+        attach_library_log(folder.meta / "logs")  # other libraries' lines, once the CLI routes them (factory/logs.py)
         progress = Progress(total_prompts=rows_estimate(source), done_prompts=0, json_lines=log_json)
         try:
             open_run(folder, plan, progress.event)
