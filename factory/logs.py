@@ -109,8 +109,10 @@ def reroute() -> None:
     for name, logger in list(logging.Logger.manager.loggerDict.items()):
         if not isinstance(logger, logging.Logger) or name.split(".")[0] in OWN:
             continue
-        terminal = [h for h in logger.handlers if type(h) is not logging.FileHandler and
-                    isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) in (sys.stderr, sys.stdout)]
+        # A library's terminal handler is a StreamHandler (Ray's writes to whatever sys.stderr is at emit time);
+        # file handlers, also StreamHandlers, are its own business and stay.
+        terminal = [h for h in logger.handlers
+                    if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)]
         if terminal or not logger.propagate:
             _state["saved"]["loggers"].setdefault(name, (list(logger.handlers), logger.propagate))
             logger.handlers = [h for h in logger.handlers if h not in terminal]
