@@ -45,7 +45,8 @@ def run_snippets(group: str, run_dir: Path, work: Path, timeout: int) -> list[di
     """Run the group's snippets (placeholders replaced) in a subprocess in `work`; returns what each did."""
     (work / "data").symlink_to(ROOT / "data")
     with open(ROOT / "data" / "prompts" / "arith-train.jsonl") as source:
-        (work / "problems.jsonl").write_text("".join(next(source) for _ in range(4)))
+        # 32 prompts x 8 generations: one optimizer step of the GRPO snippet (16 per device x 16 accumulation)
+        (work / "problems.jsonl").write_text("".join(next(source) for _ in range(32)))
     items = []
     for item in snippets(group):
         code = item["code"]
