@@ -124,6 +124,7 @@ def attach(log_dir: Path) -> None:
     held in memory first. No-op unless `library_logs` is routing."""
     if not _state or isinstance(_state["sink"], logging.FileHandler):
         return
+    reroute()  # libraries imported since the command started (datasets, transformers, ...)
     log_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(log_dir / LOG_FILE, encoding="utf-8")
     handler.setFormatter(logging.Formatter(FORMAT))
