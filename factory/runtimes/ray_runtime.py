@@ -460,8 +460,14 @@ def _forward_worker_output_to_log() -> None:
     terminal. Uses Ray's private dispatcher; if Ray changes it, the output stays on the terminal as before."""
     try:
         from ray._private.ray_logging import global_worker_stdstream_dispatcher as dispatcher
+        from ray._private.worker import filter_autoscaler_events
+    except ImportError:
+        return
 
-        dispatcher.remove_handler("ray_print_logs")
-        dispatcher.add_handler("factory_library_log", logs.worker_lines)
-    except Exception:  # noqa: BLE001 - cosmetic: never stop a run over where log lines go
-        pass
+    def forward(data: dict[str, Any]) -> None:
+        if data.get("pid") == "autoscaler":  # its status every few seconds: only its events, as Ray prints them
+            data = {**data, "lines": list(filter_autoscaler_events(data.get("lines", [])))}
+        logs.worker_lines(data)
+
+    dispatcher.remove_handler("ray_print_logs")
+    dispatcher.add_handler("factory_library_log", forward)
