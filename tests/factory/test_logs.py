@@ -81,3 +81,4 @@ def test_a_real_generate_writes_no_library_line_to_stderr(full_run):
     text = logs.log_path(out).read_text()
     assert "Started a local Ray instance" in text  # the driver's Ray logger
     assert "(GenerationActor pid=" in text           # the engine actor's output, forwarded by Ray
+    assert "Autoscaler status" not in text            # Ray shows only the autoscaler's events; so does the log
