@@ -242,7 +242,7 @@ class RayRuntime(Runtime):
         started = time.monotonic()
         deadline = started + recipe.resources.wait_timeout_s
         next_note = started + NOTE_EVERY_S
-        event("starting", message=f"starting {len(pending)} engine(s): {recipe.generation.engine} "
+        event("starting", message=f"{len(pending)} engine(s) loading: {recipe.generation.engine} "
               f"{recipe.generation.model}")
         while not self.serving:
             done, _ = ray.wait(list(pending), num_returns=1, timeout=5)
@@ -262,7 +262,7 @@ class RayRuntime(Runtime):
                     event("waiting", message=f"waiting for {len(pending)} engine actor(s) to start: each needs "
                           f"{self._needs(recipe)}; free now: {_fmt(ray.available_resources())}")
                 else:  # a local instance was checked to fit them: they hold their resources and are loading
-                    event("starting", message=f"starting {len(pending)} engine(s): {now - started:.0f} s so far")
+                    event("starting", message=f"{len(pending)} engine(s) still loading ({now - started:.0f} s)")
                 next_note = now + NOTE_EVERY_S
         self._joining = pending
         later = f"; {len(pending)} more join when they start" if pending else ""
