@@ -1,5 +1,5 @@
-"""The `factory` command line: generate, verify, curate, stats, push, recipes. It parses arguments, makes the one `run()` call,
-and maps the outcome to an exit code; nothing else happens here.
+"""The `factory` command line: generate, verify, curate, stats, push, recipes. It parses arguments, makes the one
+`run()` call, and maps the outcome to an exit code; nothing else happens here.
 
 Exit codes (the same table is in `--help` and the README):
   0  the run completed (every unit committed)

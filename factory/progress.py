@@ -2,7 +2,8 @@
 
 Both report the same events: `start`, `starting` (engines loading), `engines_ready` (or `waiting` while a cluster
 has no room), one `unit` per committed work unit (prompts, samples/s, pass rate so far, and the engine's counters
-such as HTTP requests in flight and retries), `skipped` rows, `dropped` prompts (curation), `warning`s, and `summary` or `error` at the end.
+such as HTTP requests in flight and retries), `skipped` rows, `dropped` prompts (curation), `warning`s, and
+`summary` or `error` at the end.
 """
 
 from __future__ import annotations
