@@ -1,4 +1,4 @@
-"""The `factory` command line: generate, verify, curate, stats, report, mix, export, recipes. It parses
+"""The `factory` command line: generate, verify, curate, stats, report, push, mix, export, recipes. It parses
 arguments, makes the one call each command is, and maps the outcome to an exit code; nothing else happens here.
 
 Exit codes (the same table is in `--help` and the README):
@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from factory.recipe import RecipeError, list_recipes, load_recipe, recipe_path
+from factory.logs import library_logs
+from factory.output.push import add_push_parser, push_command
 from factory.output.run_folder import RunFolderError, RunFolderLocked
 from factory.prompts.sources import FILE_TYPES, SourceError
 
@@ -50,6 +52,9 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
                         help="override any recipe key, e.g. --set generation.temperature=0.7 (repeatable; values "
                              "are YAML: --set 'prompts.columns={id: uuid, problem: problem, gold: answer}')")
     parser.add_argument("--limit", type=int, metavar="K", help="use only the first K prompts of the source")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show other libraries' log lines (Ray, vLLM, torch, warnings) on the terminal; by "
+                             "default they go to RUN/.factory/logs/libraries.log")
     parser.add_argument("--log-json", action="store_true",
                         help="print JSON lines (start, engines_ready, skipped, dropped, unit, summary, error) "
                              "instead of a progress bar")
@@ -148,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "history}; openai: OpenAI chat fine-tuning lines (messages only)")
     exp.add_argument("--out", metavar="DIR", help="output folder (default: exports/<folder>-<format>)")
     exp.add_argument("--split", metavar="NAME", help="the split to export (default: accepted; a mix's: train)")
+    add_push_parser(commands)
 
     recipes = commands.add_parser("recipes", help="list recipes, or show one resolved")
     recipes.add_argument("action", nargs="?", choices=["list", "show"], default="list", help="list (default) or show")
@@ -304,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, _on_signal)
     try:
         if args.command in ("generate", "verify", "curate"):
-            return _run(args)
+            with library_logs(verbose=args.verbose):
+                return _run(args)
         if args.command == "stats":
             return _stats(args)
         if args.command == "report":
@@ -313,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
             return _mix(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "push":
+            return push_command(args)
         return _recipes(args)
     except BrokenPipeError:
         # stdout was closed by its reader (`factory verify --log-json | head -1`): end quietly. Committed units are

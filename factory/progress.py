@@ -1,8 +1,9 @@
 """Progress reporting: a live bar for people, JSON lines for batch schedulers (`--log-json`).
 
-Both report the same events: `start`, `engines_ready` (or `waiting` while a cluster has no room), one `unit` per
-committed work unit (prompts, samples/s, pass rate so far, and the engine's counters such as HTTP requests in
-flight and retries), `skipped` rows, `dropped` prompts (curation), `warning`s, and `summary` or `error` at the end.
+Both report the same events: `start`, `starting` (engines loading), `engines_ready` (or `waiting` while a cluster
+has no room), one `unit` per committed work unit (prompts, samples/s, pass rate so far, and the engine's counters
+such as HTTP requests in flight and retries), `skipped` rows, `dropped` prompts (curation), `warning`s, and
+`summary` or `error` at the end.
 
 The bar counts prompts and is labelled with the command (`generate`, `verify`, `curate`). Its total is known only
 for sources whose prompt count can be read cheaply (a local prompt file, capped by `--limit`); a Hub dataset, a run
@@ -16,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-PLAIN_EVENTS = ("start", "engines_ready", "starting", "waiting", "skipped", "dropped", "error", "warning")
+PLAIN_EVENTS = ("start", "starting", "engines_ready", "waiting", "skipped", "dropped", "error", "warning")
 
 
 class Progress:

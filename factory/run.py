@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import factory
+from factory.logs import attach as attach_library_log
 from factory.output.run_folder import RunFolder, is_run_folder
 from factory.output.run_record import RunRecord, now
 from factory.progress import Progress
@@ -117,7 +118,7 @@ class UnitCommitter:
         self.progress.unit_done(unit, len(prompts), result.stats.generated, result.stats.passed,
                                 self.counters)
         self.record.folder.write_json("stats.json", self.summary())
-        self.record.write_card(None, self.units_total())
+        self.record.write_card(None)
 
     def notes(self) -> None:
         """Log the rows skipped and the prompts dropped since the last call (they are met as the stream is read)."""
@@ -193,6 +194,7 @@ def _run(recipe: Recipe, mode: str, source: PromptStream, runtime: Runtime, out:
     if 0 not in folder_done:  # work certainly remains: check the runtime before the folder is touched
         _preflight(runtime, recipe)
     with RunFolder(out) as folder:
+        attach_library_log(folder.meta / "logs")  # other libraries' lines, once the CLI routes them (factory/logs.py)
         record = RunRecord(folder, recipe, run_info, source.identity, splits_of(recipe))
         progress = Progress(label=mode, total_prompts=_prompts_estimate(mode, source, recipe), json_lines=log_json)
         try:

@@ -163,7 +163,8 @@ class RunFolder:
 
     def commit_unit(self, unit: int, rows_by_split: dict[str, list[dict[str, Any]]], marker: dict[str, Any]) -> None:
         """Write the unit's shards, then its marker (the commit point). The marker records each shard's rows,
-        size and sha256, so a resume can tell a damaged shard from a whole one (`damaged_units`)."""
+        size and sha256, so a resume can tell a damaged shard from a whole one (`damaged_units`); they are added to
+        `marker` itself as `shards`, so the caller's copy matches the file (the card's sizes come from it)."""
         shards = {}
         for split, rows in rows_by_split.items():
             path = self.shard_path(split, unit)
@@ -177,7 +178,8 @@ class RunFolder:
             shards[split] = {"rows": len(rows), "bytes": tmp.stat().st_size, "sha256": file_sha256(tmp)}
             os.replace(tmp, path)
             _fsync_dir(path.parent)
-        atomic_write_json(self.marker_path(unit), {**marker, "shards": shards}, self.tmp_dir)
+        marker["shards"] = shards
+        atomic_write_json(self.marker_path(unit), marker, self.tmp_dir)
 
     def damaged_units(self, markers: dict[int, dict[str, Any]]) -> dict[int, str]:
         """Committed units whose shards are missing or differ from their marker: unit -> what is wrong.

@@ -86,7 +86,7 @@ class RunRecord:
         engine_file = self.folder.meta / ENGINE_FILE
         if engine_file.is_file():
             self.earlier_engine = list(json.loads(engine_file.read_text()).get("invocations", {}).values())
-        self.write_card(None, units_total=None)
+        self.write_card(None)
         return max([float(previous.get("wall_seconds", 0.0))]
                    + [float(m.get("wall_seconds", 0.0)) for m in done.values()])
 
@@ -113,16 +113,13 @@ class RunRecord:
             self.folder.write_json(f".factory/{ENGINE_FILE}", {"invocations": invocations})
         return add_counters([*self.earlier_engine, counters]) if (counters or self.earlier_engine) else {}
 
-    def write_card(self, summary: dict[str, Any] | None, units_total: int | None) -> None:
+    def write_card(self, summary: dict[str, Any] | None) -> None:
         """(Re)write the dataset card for the units committed so far; called after every commit."""
         rows = {split: self.rows.get(split, 0) for split in self.splits}
-        total = units_total if units_total is not None else "?"
-        state = (f"fingerprint {self.fingerprint}, units {len(self.done)}/{total}, "
-                 + ", ".join(f"{split} {count}" for split, count in rows.items()))
         # datasets refuses a declared split with no rows at all, so a finished card declares only splits with rows.
         loadable = [split for split, count in rows.items() if count] if summary else self.splits
         self.folder.write_text("README.md", render_card(self.recipe, self.run_info, loadable or self.splits, summary,
-                                                        state))
+                                                        self.done, self.folder.root))
 
     def finish(self, summary: dict[str, Any], versions: dict[str, str], skipped: list[Any],
                curation: Any, wall_seconds: float) -> None:
@@ -155,4 +152,4 @@ class RunRecord:
         self.folder.write_json("manifest.json", manifest)
         info = self.folder.read_run_info() or {}
         self.folder.write_run_info({**info, "wall_seconds": wall_seconds})
-        self.write_card(summary, summary["units_total"])
+        self.write_card(summary)

@@ -72,6 +72,7 @@ class Recipe:
             data["prompts"]["path"] = str(resolve_data_path(data["prompts"]["path"]))
         for key in TRANSPORT_KEYS:
             data["generation"].pop(key, None)
+        data["output"].pop("license")  # the card's metadata, not the rows
         data["generation"]["http"] = {k: v for k, v in data["generation"]["http"].items()
                                       if k not in HTTP_TRANSPORT_KEYS}
         return {k: data[k] for k in ("prompts", "template", "generation", "verifiers", "selection", "output", "limit")}

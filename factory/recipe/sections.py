@@ -7,6 +7,7 @@ validator (`factory.recipe.fields.build_section`). Standard library only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -312,6 +313,15 @@ class Output:
     """Write rejected samples to data/rejected (raw material for audits and preference pairs)."""
     pairs: Pairs | None = None
     """Preference pairs: `true` (the defaults of `Pairs`), a mapping of `Pairs` keys, or null (none)."""
+    license: str = "unknown"
+    """The dataset card's `license`: a Hub license id (apache-2.0, mit, cc-by-4.0, other, ...; see the Hub's
+    repositories-licenses page). The rows hold the prompts' text and the teacher's output, so set what both allow;
+    the default `unknown` claims nothing. The shipped recipes set their prompt source's. Not in the fingerprint."""
+
+    def check(self, where: str) -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", self.license):
+            raise RecipeError(f"{child(where, 'license')}: must be a Hub license id such as apache-2.0, got "
+                              f"{self.license!r}")
 
     @staticmethod
     def coerce(data: Any, where: str) -> Any:

@@ -35,6 +35,7 @@ from ray.exceptions import ActorUnavailableError, RayActorError
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy, PlacementGroupSchedulingStrategy
 
+from factory import logs
 from factory.engines import EngineSpec
 from factory.engines.base import SamplingConfig
 from factory.paths import resolve_model
@@ -207,6 +208,7 @@ class RayRuntime(Runtime):
         # Ray installs its own SIGTERM/SIGINT handling in the driver (it aborts the process with a stack dump);
         # the caller's handlers are put back so a scheduler's SIGTERM stops the run cleanly (exit 1).
         handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+        logs.reroute()  # Ray put its own terminal handler on the "ray" logger when it was imported
         if self.address:
             ray.init(address=self.address, log_to_driver=True)
         else:
@@ -220,6 +222,8 @@ class RayRuntime(Runtime):
         for sig, handler in handlers.items():
             if callable(handler):
                 signal.signal(sig, handler)
+        if logs.active():
+            _forward_worker_output_to_log()
         self._started_ray = True
 
     def _check_feasible(self, recipe: Recipe) -> None:
@@ -237,8 +241,11 @@ class RayRuntime(Runtime):
     def _wait_ready(self, recipe: Recipe, event: EventFn) -> None:
         """Wait for the first engine (a start-up error raises); the others join the run when they are ready."""
         pending = {engine.ready.remote(): i for i, engine in enumerate(self.engines)}
-        deadline = time.monotonic() + recipe.resources.wait_timeout_s
-        next_note = time.monotonic() + NOTE_EVERY_S
+        started = time.monotonic()
+        deadline = started + recipe.resources.wait_timeout_s
+        next_note = started + NOTE_EVERY_S
+        event("starting", message=f"{len(pending)} engine(s) loading: {recipe.generation.engine} "
+              f"{recipe.generation.model}")
         while not self.serving:
             done, _ = ray.wait(list(pending), num_returns=1, timeout=5)
             if done:  # and any other that is ready by now
@@ -253,8 +260,11 @@ class RayRuntime(Runtime):
                     f"(resources.wait_timeout_s); each needs {self._needs(recipe)}; the cluster has "
                     f"{_fmt(ray.available_resources())} free")
             if not self.serving and now > next_note:
-                event("waiting", message=f"waiting for {len(pending)} engine actor(s) to start: each needs "
-                      f"{self._needs(recipe)}; free now: {_fmt(ray.available_resources())}")
+                if self.address:  # a cluster may lack the resources: say what is needed and what is free
+                    event("waiting", message=f"waiting for {len(pending)} engine actor(s) to start: each needs "
+                          f"{self._needs(recipe)}; free now: {_fmt(ray.available_resources())}")
+                else:  # a local instance was checked to fit them: they hold their resources and are loading
+                    event("starting", message=f"{len(pending)} engine(s) still loading ({now - started:.0f} s)")
                 next_note = now + NOTE_EVERY_S
         self._joining = pending
         later = f"; {len(pending)} more join when they start" if pending else ""
@@ -357,3 +367,21 @@ def _fmt(resources: dict[str, float]) -> str:
     shown = {k: v for k, v in resources.items() if k in ("CPU", "GPU") or not k.startswith(("node:", "memory",
                                                                                           "object_store"))}
     return ", ".join(f"{v:g} {k}" for k, v in sorted(shown.items())) or "nothing"
+
+
+def _forward_worker_output_to_log() -> None:
+    """Send what the actors print (Ray forwards it to the driver) to the run's library log instead of the
+    terminal. Uses Ray's private dispatcher; if Ray changes it, the output stays on the terminal as before."""
+    try:
+        from ray._private.ray_logging import global_worker_stdstream_dispatcher as dispatcher
+        from ray._private.worker import filter_autoscaler_events
+    except ImportError:
+        return
+
+    def forward(data: dict[str, Any]) -> None:
+        if data.get("pid") == "autoscaler":  # its status every few seconds: only its events, as Ray prints them
+            data = {**data, "lines": list(filter_autoscaler_events(data.get("lines", [])))}
+        logs.worker_lines(data)
+
+    dispatcher.remove_handler("ray_print_logs")
+    dispatcher.add_handler("factory_library_log", forward)

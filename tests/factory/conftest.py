@@ -15,6 +15,7 @@ def full_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("full") / "run"
     code, events, err = finish(start_run(out))
     assert code == 0, err[-3000:]
+    (out.parent / "stderr.txt").write_text(err)  # what the run showed on the terminal (tests/factory/test_logs.py)
     return out, events
 
 

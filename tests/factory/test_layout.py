@@ -104,8 +104,8 @@ def test_function_level_imports_are_seen(tmp_path):
 
 # factory/'s folders in the order of the flow (DESIGN.md): a folder imports only folders before it. The root modules
 # paths, stats and progress are leaves; run composes the folders; cli only maps flags onto run.
-FLOW = ["factory", "factory.paths", "factory.stats", "factory.progress", "factory.recipe", "factory.prompts",
-        "factory.engines", "factory.output", "factory.verification", "factory.runtimes", "factory.run", "factory.mix",
+FLOW = ["factory", "factory.paths", "factory.stats", "factory.progress", "factory.logs", "factory.recipe",
+        "factory.prompts", "factory.engines", "factory.output", "factory.verification", "factory.runtimes", "factory.run", "factory.mix",
         "factory.cli"]
 TOOLS = ("factory.bench", "factory.tiny_teacher", "factory.setup_venv")
 

@@ -33,7 +33,7 @@ def test_commit_writes_shards_then_marker_and_datasets_loads_mixed_shards(tmp_pa
         folder.commit_unit(0, {"accepted": rows(3, "a"), "rejected": rows(2, "b", accepted=False)}, {"unit": 0})
         folder.commit_unit(1, {"accepted": [], "rejected": rows(1, "c", False, with_gold=False)}, {"unit": 1})
         folder.write_text("README.md", render_card(recipe, {"model": "m"}, ["accepted", "rejected"], None,
-                                                   "test state"))
+                                                   folder.completed_units()))
         assert sorted(folder.completed_units()) == [0, 1]
         assert not list(folder.tmp_dir.iterdir())
     dataset = load_dataset(str(tmp_path / "run"), cache_dir=str(tmp_path / "hf-cache"))
