@@ -29,8 +29,8 @@ class EngineLost(Exception):
     """The engine's process or node went away during a call."""
 
 
-class EngineRestarting(Exception):
-    """The engine is being restarted: ask again later."""
+class EngineRestarting(EngineLost):
+    """The engine is being restarted: a call in flight is lost with it; a `ready` call asks again later."""
 
 
 class UnitGaveUp(Exception):

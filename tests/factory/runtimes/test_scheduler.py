@@ -116,3 +116,27 @@ def test_no_engine_left_and_none_coming_back_stops_the_run():
     calls = NeverBack(engines=1, lose={(0, 0)})
     with pytest.raises(EnginesNotReadyError):
         schedule(calls, 2)
+
+
+def test_an_engine_restarting_mid_call_counts_as_lost_and_rejoins_later():
+    from factory.runtimes.scheduler import EngineRestarting
+
+    class Restarting(MemoryCalls):
+        def __init__(self):
+            super().__init__(engines=1)
+            self.asked = 0
+
+        def generate(self, engine, unit, prompts, n, first):
+            if unit == 1 and not any(u == 1 for _, u, _, _ in self.generated):
+                self.generated.append((engine, unit, n, first))
+                return self._handle(EngineRestarting("temporarily unavailable"))
+            return super().generate(engine, unit, prompts, n, first)
+
+        def ready(self, engine):
+            self.asked += 1
+            return self._handle(EngineRestarting("still restarting") if self.asked == 1 else True)
+
+    calls = Restarting()
+    scheduler, committed, events = schedule(calls, 3)
+    assert sorted(committed) == [0, 1, 2] and calls.asked == 2
+    assert any("engine 0 joined" in message for _, message in events)
