@@ -147,6 +147,11 @@ def test_humaneval_native_form_needs_entry_point_and_runs_prompt_helpers():
     assert suite.check_code.startswith(problem) and suite.check_code.endswith(test.strip())
     prose = parse_tests(prompt(test, problem="Write f, which adds one.", entry_point="f"))
     assert prose.check_code.strip() == test.strip()  # prose problems are not run
+    inferred = parse_tests(prompt(test, problem=problem))  # no entry_point column: the prompt's last function
+    assert inferred.entry_point == "f"
+    with pytest.raises(MalformedTests) as info:
+        parse_tests(prompt(test, problem="Write f, which adds one."))
+    assert info.value.reason == "tests_malformed"
 
 
 @pytest.mark.parametrize("got,expected,ok", [

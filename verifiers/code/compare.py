@@ -35,7 +35,7 @@ class Comparison:
     """How one problem's stdout is judged (see the module docstring)."""
 
     mode: str = "tokens"  # "tokens" | "lines"
-    float_tol: float = ABS_TOL
+    float_tol: float | None = None  # None: the recipe's default (CodeVerifier's float_tol, 1e-6)
     case_insensitive: bool = False
 
 
@@ -57,7 +57,8 @@ def _token_matches(got: str, want: str, cmp: Comparison) -> bool:
                 return False
             if not (math.isfinite(g) and math.isfinite(w)):
                 return False
-            return abs(g - w) <= cmp.float_tol * max(1.0, abs(w)) + 1e-15
+            tol = ABS_TOL if cmp.float_tol is None else cmp.float_tol
+            return abs(g - w) <= tol * max(1.0, abs(w)) + 1e-15
     return cmp.case_insensitive and got.casefold() == want.casefold()
 
 

@@ -6,7 +6,9 @@ from the repository inside the sandbox, so it must stay standard-library only an
 
 Modes (argv after `-c`):
   probe LIMITS                                   sandbox self-check: prints one JSON report on stdout
-  stdio LIMITS WORKDIR                           run WORKDIR/main.py as `__main__`; stdin/stdout are the test's
+  stdio LIMITS WORKDIR [OUT_FILE]                run WORKDIR/main.py as `__main__`; stdin/stdout are the test's
+                                                 (with OUT_FILE, that file's content is what stdout carries)
+  script LIMITS WORKDIR NAME ARGS...             run WORKDIR/NAME as `__main__` with ARGS (a problem's checker)
   serve LIMITS WORKDIR REQ_FD RESP_FD             load WORKDIR/main.py as module `solution`, answer call requests
   check LIMITS WORKDIR REQ_FD RESP_FD RESULT_FD ENTRY
                                                  run WORKDIR/check.py; names it does not define (and `candidate`)
@@ -121,24 +123,53 @@ def _load_source(workdir, name):
         return handle.read()
 
 
-def run_stdio(workdir):
+def _prelude(workdir, namespace):
+    """Names a harness defines before the candidate's code (prelude.py, when the problem has one)."""
+    path = os.path.join(workdir, "prelude.py")
+    if os.path.exists(path):
+        exec(compile(_load_source(workdir, "prelude.py"), path, "exec"), namespace)
+
+
+def run_stdio(workdir, name="main.py", argv=(), out_file=""):
+    """Run WORKDIR/NAME as `__main__`. With OUT_FILE (file-I/O problems), what the program wrote to that file is
+    copied to the original stdout when it ends, and its own stdout goes nowhere."""
     import builtins
     import types
     builtins.exit = builtins.quit = _Quitter()
-    path = os.path.join(workdir, "main.py")
+    path = os.path.join(workdir, name)
     module = types.ModuleType("__main__")
     module.__file__ = path
     sys.modules["__main__"] = module
-    sys.argv = [path]
+    sys.argv = [path, *argv]
+    result_fd = None
+    if out_file:
+        sys.stdout.flush()
+        result_fd = os.dup(1)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
     try:
-        code = compile(_load_source(workdir, "main.py"), path, "exec")
+        _prelude(workdir, module.__dict__)
+        code = compile(_load_source(workdir, name), path, "exec")
         exec(code, module.__dict__)
     except MemoryError:
         sys.stderr.write("MemoryError\n")
         sys.stderr.flush()
         os._exit(MEMORY_EXIT)
-    # SystemExit and other exceptions propagate: the interpreter prints them and sets the exit status.
+    except SystemExit as exc:
+        if result_fd is None or exc.code not in (None, 0):
+            raise
+    # Other exceptions propagate: the interpreter prints them and sets the exit status.
     sys.stdout.flush()
+    if result_fd is not None:
+        try:
+            with open(os.path.join(workdir, out_file), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            data = b""
+        view = memoryview(data)
+        while view:
+            view = view[os.write(result_fd, view):]
 
 
 def _resolve(module, name):
@@ -174,6 +205,7 @@ def run_serve(workdir, req_fd, resp_fd):
     module.__file__ = os.path.join(workdir, "main.py")
     sys.modules["solution"] = module
     try:
+        _prelude(workdir, module.__dict__)
         exec(compile(_load_source(workdir, "main.py"), module.__file__, "exec"), module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - report any failure to load, SystemExit included
         responses.write(dumps(["load_error", type(exc).__name__, str(exc)[:300]]))
@@ -385,7 +417,9 @@ def main(argv):
     if mode == "probe":
         run_probe(int(dict(i.split("=") for i in limits.split(","))["nproc"]))
     elif mode == "stdio":
-        run_stdio(argv[2])
+        run_stdio(argv[2], out_file=argv[3] if len(argv) > 3 else "")
+    elif mode == "script":
+        run_stdio(argv[2], argv[3], argv[4:])
     elif mode == "serve":
         run_serve(argv[2], int(argv[3]), int(argv[4]))
     elif mode == "check":

@@ -1,14 +1,24 @@
 """Run one program against a `TestSuite` in sandboxes and judge each test, deciding everything in the verifier.
 
-- stdio: one fresh sandbox per case; stdin is the case's input, stdout is compared here (`code_compare`).
+- stdio: one fresh sandbox per case; stdin is the case's input (or the problem's input file), stdout (or its
+  output file) is compared here (`verifiers.code.compare`) or by the problem's checker in its own sandbox
+  (`verifiers.code.checker`).
 - function: one fresh sandbox serving calls; each case's arguments are sent, the returned plain value comes back
   and is compared here. Expected values never enter the sandbox.
 - assert: two sandboxes joined only by two pipes: the candidate serves calls, the checker runs the test code
   (which holds the expected values) and reports to a pipe the candidate does not have.
 
+Limits (`plan`): the problem's own time limit times `python_time_factor` (judges set limits for C++), else the
+recipe's `timeout_s`, as CPU seconds per test; the wall clock allows twice that plus start-up (a loaded machine is
+not the program's fault); the problem's memory limit, else the recipe's. A program's whole budget scales with its
+number of tests. stderr is drained and capped, never fatal; the stdout cap is the larger of the recipe's and twice
+the expected output.
+
 Each test yields {"test", "status", "time_ms", "message"?}; status is `passed` or a verdict reason
-(`wrong_output`, `runtime_error`, `timeout`, `memory_limit`, `output_limit`), `not_run` after an earlier failure,
-or `unverifiable` when the tests themselves could not be carried out (arguments that cannot be sent).
+(`wrong_output`, `empty_output`, `checker_rejected`, `runtime_error`, `timeout`, `memory_limit`, `output_limit`),
+`not_run` after an earlier failure, `vacuous_tests` (an assert check that never called the candidate) or
+`unverifiable` when the tests themselves could not be carried out. A failed stdio test also carries the heads of
+its `input`, `expected` and `got` output.
 """
 
 from __future__ import annotations
@@ -20,7 +30,8 @@ import signal
 import time
 from dataclasses import dataclass, replace
 
-from verifiers.code.compare import stdout_matches, values_match
+from verifiers.code.checker import CHECKER_WALL_S, run_checker
+from verifiers.code.compare import apps_values_match, stdout_matches, values_match
 from verifiers.code.harness import MEMORY_EXIT, WireError, dumps, loads, to_wire
 from verifiers.code.testcases import TestSuite
 from verifiers.code.sandbox import Execution, Limits, Sandbox
@@ -29,6 +40,7 @@ from verifiers.code.pump import Pump, Stream
 STARTUP_S = 1.0
 """Wall-clock allowance for starting a sandbox and the interpreter, on top of the program's time limit."""
 _STDERR_CAP = 64 << 10
+_HEAD = 200
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,27 @@ class RunSettings:
     timeout_s: float
     max_output_bytes: int
     stop_on_first_failure: bool = True
+    python_time_factor: float = 1.0
+    total_timeout_s: float | None = None
+    """A cap on one program's whole budget; None: the budget follows the number of tests."""
+
+
+def plan(settings: RunSettings, suite: TestSuite) -> RunSettings:
+    """`settings` with the problem's own limits applied (see the module docstring)."""
+    timeout = suite.time_limit_s * settings.python_time_factor if suite.time_limit_s else settings.timeout_s
+    memory = max(64, suite.memory_mb) if suite.memory_mb else settings.limits.memory_mb
+    return replace(settings, timeout_s=timeout, limits=replace(settings.limits, memory_mb=memory))
+
+
+def test_wall_s(settings: RunSettings) -> float:
+    return 2 * settings.timeout_s + STARTUP_S
+
+
+def budget_s(settings: RunSettings, suite: TestSuite) -> float:
+    """Wall-clock seconds one program may take across all its tests (checkers included)."""
+    per_test = test_wall_s(settings) + (CHECKER_WALL_S if suite.checker else 0.0)
+    budget = suite.size * per_test + 10.0
+    return min(budget, settings.total_timeout_s) if settings.total_timeout_s else budget
 
 
 def _result(index: int, status: str, started: float, message: str = "") -> dict:
@@ -44,6 +77,12 @@ def _result(index: int, status: str, started: float, message: str = "") -> dict:
     if message:
         result["message"] = message[:300]
     return result
+
+
+def _head(text: str | bytes) -> str:
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text[:4 * _HEAD]).decode("utf-8", "replace")
+    return text[:_HEAD] + ("..." if len(text) > _HEAD else "")
 
 
 def _tail(stream: Stream, size: int = 300) -> str:
@@ -61,12 +100,22 @@ def _exit_reason(status: int, stderr: Stream, execution: Execution | None = None
     return "runtime_error"
 
 
-def _limits(settings: RunSettings, wall_s: float) -> Limits:
-    return replace(settings.limits, wall_s=wall_s, cpu_s=max(1, math.ceil(wall_s)))
+def _limits(settings: RunSettings, wall_s: float, cpu_s: float | None = None) -> Limits:
+    """One execution's limits: CPU seconds are the test's time limit (or `cpu_s` for a process serving many)."""
+    cpu = settings.timeout_s if cpu_s is None else cpu_s
+    return replace(settings.limits, wall_s=wall_s, cpu_s=max(1, math.ceil(min(wall_s, cpu))))
+
+
+def _files(source: bytes, suite: TestSuite) -> dict[str, bytes]:
+    files = {"main.py": source}
+    if suite.prelude:
+        files["prelude.py"] = suite.prelude.encode()
+    return files
 
 
 def run_suite(sandbox: Sandbox, settings: RunSettings, code: str, suite: TestSuite, deadline: float) -> list[dict]:
-    """Per-test results for `code`; returns by `deadline` (plus process reaping) whatever the program does."""
+    """Per-test results for `code`; returns by `deadline` (plus process reaping) whatever the program does.
+    `settings` are the problem's (`plan`)."""
     source = code.encode("utf-8", "surrogatepass")
     if suite.kind == "stdio":
         return _run_stdio(sandbox, settings, source, suite, deadline)
@@ -83,23 +132,27 @@ def _run_stdio(sandbox, settings, source, suite, deadline) -> list[dict]:
     results: list[dict] = []
     for index, case in enumerate(suite.cases):
         started = time.monotonic()
-        wall = min(settings.timeout_s + STARTUP_S, deadline - started)
+        wall = min(test_wall_s(settings), deadline - started)
         if wall <= 0:
             results.append(_result(index, "timeout", started, "time budget of the whole program spent"))
         else:
-            results.append(_stdio_case(sandbox, settings, source, case, index, wall))
+            results.append(_stdio_case(sandbox, settings, source, suite, case, index, wall))
         if results[-1]["status"] != "passed" and settings.stop_on_first_failure:
             break
     return _not_run(results, len(suite.cases))
 
 
-def _stdio_case(sandbox, settings, source, case, index, wall) -> dict:
+def _stdio_case(sandbox, settings, source, suite, case, index, wall) -> dict:
     started = time.monotonic()
-    execution = sandbox.start("stdio", ["{workdir}"], _limits(settings, wall), files={"main.py": source},
-                              stdin=case["input"].encode())
+    files, stdin, args = _files(source, suite), case["input"].encode(), ["{workdir}"]
+    if suite.files:  # the problem reads and writes files: no stdin, the output file is what counts
+        files[suite.files[0]] = stdin
+        stdin, args = b"", ["{workdir}", suite.files[1]]
+    execution = sandbox.start("stdio", args, _limits(settings, wall), files=files, stdin=stdin)
     pump = Pump()
-    out = pump.read("stdout", execution.stdout, settings.max_output_bytes)
-    err = pump.read("stderr", execution.stderr, _STDERR_CAP)
+    cap = max(settings.max_output_bytes, 2 * len(case["output"].encode()) + 4096)
+    out = pump.read("stdout", execution.stdout, cap)
+    err = pump.read("stderr", execution.stderr, _STDERR_CAP, fatal=False)
     finished = pump.run(pump.all_eof, started + wall)
     status = _stop(execution, pump, finished)
     if pump.overflowed() is not None:
@@ -108,8 +161,18 @@ def _stdio_case(sandbox, settings, source, case, index, wall) -> dict:
         return _result(index, "timeout", started)
     if status != 0:
         return _result(index, _exit_reason(status, err, execution), started, f"exit status {status}: {_tail(err)}")
-    ok, why = stdout_matches(bytes(out.data).decode("utf-8", "replace"), case["output"])
-    return _result(index, "passed" if ok else "wrong_output", started, why)
+    elapsed = time.monotonic() - started
+    if suite.checker:
+        ok, why = run_checker(sandbox, suite.checker, case["input"], case["output"], bytes(out.data))
+        reason = "checker_rejected"
+    else:
+        ok, why = stdout_matches(bytes(out.data).decode("utf-8", "replace"), case["output"], suite.comparison)
+        reason = "wrong_output" if bytes(out.data).strip() or not case["output"].strip() else "empty_output"
+    result = _result(index, "passed" if ok else reason, started, why)
+    result["time_ms"] = round(elapsed * 1000)
+    if not ok:
+        result.update(input=_head(case["input"]), expected=_head(case["output"]), got=_head(out.data))
+    return result
 
 
 def _stop(execution: Execution, pump: Pump, finished: bool) -> int:
@@ -126,7 +189,7 @@ def _run_function(sandbox, settings, source, suite, deadline) -> list[dict]:
     began = time.monotonic()
     try:
         execution = sandbox.start("serve", ["{workdir}", str(req_r), str(resp_w)],
-                                  _limits(settings, deadline - began), files={"main.py": source},
+                                  _limits(settings, deadline - began, deadline - began), files=_files(source, suite),
                                   keep_fds=(req_r, resp_w))
     finally:
         os.close(req_r)
@@ -141,14 +204,14 @@ def _run_function(sandbox, settings, source, suite, deadline) -> list[dict]:
         for index, case in enumerate(suite.cases):
             started = time.monotonic()
             pump.write(req_w, dumps([suite.fn_name, to_wire(case["args"]), to_wire(case["kwargs"])]))
-            allowance = settings.timeout_s + (STARTUP_S if index == 0 else 0.0)
+            allowance = 2 * settings.timeout_s + (STARTUP_S if index == 0 else 0.0)
             in_time = pump.run(lambda: replies.data.count(b"\n") > index or replies.eof,
                                min(started + allowance, deadline))
             lines = replies.lines()
             if len(lines) <= index:
                 pending = (index, started, in_time)
                 break
-            results.append(_judge_reply(index, lines[index], case["expected"], started))
+            results.append(_judge_reply(index, lines[index], case["expected"], started, suite.unwrap))
             if results[-1]["status"] != "passed" and settings.stop_on_first_failure:
                 break
     finally:
@@ -172,14 +235,14 @@ def _run_function(sandbox, settings, source, suite, deadline) -> list[dict]:
     return _not_run(results, len(suite.cases))
 
 
-def _judge_reply(index: int, line: bytes, expected, started: float) -> dict:
+def _judge_reply(index: int, line: bytes, expected, started: float, unwrap: bool = False) -> dict:
     try:
         reply = loads(line)
         tag = reply[0]
     except (WireError, TypeError, IndexError, KeyError):
         return _result(index, "wrong_output", started, "malformed reply")
     if tag == "ok" and len(reply) == 2:
-        ok = values_match(reply[1], expected)
+        ok = (apps_values_match if unwrap else values_match)(reply[1], expected)
         return _result(index, "passed" if ok else "wrong_output", started, "" if ok else "returned a different value")
     if tag == "load_error":
         reason = "memory_limit" if reply[1:2] == ["MemoryError"] else "runtime_error"
@@ -194,11 +257,11 @@ def _run_assert(sandbox, settings, source, suite, deadline) -> dict:
     to_cand_r, to_cand_w = os.pipe()
     to_check_r, to_check_w = os.pipe()
     result_r, result_w = os.pipe()
-    limits = _limits(settings, min(settings.timeout_s + STARTUP_S, deadline - started))
+    limits = _limits(settings, min(test_wall_s(settings), deadline - started))
     executions: list[Execution] = []
     try:
         executions.append(sandbox.start("serve", ["{workdir}", str(to_cand_r), str(to_check_w)], limits,
-                                        files={"main.py": source}, keep_fds=(to_cand_r, to_check_w)))
+                                        files=_files(source, suite), keep_fds=(to_cand_r, to_check_w)))
         executions.append(sandbox.start(
             "check", ["{workdir}", str(to_cand_w), str(to_check_r), str(result_w), suite.entry_point,
                       str(settings.max_output_bytes)], limits,
@@ -244,6 +307,8 @@ def _judge_check(result: Stream, finished: bool, status: int, cand_err: Stream, 
         return _result(0, "unverifiable", started, f"the checker failed: {_tail(check_err)}")
     kind, message = outcome.get("kind"), str(outcome.get("message", ""))
     if outcome.get("status") == "passed":
+        if outcome.get("calls") == 0:  # `assert True`, or a check that never reaches the candidate
+            return _result(0, "vacuous_tests", started, "the tests passed without calling the candidate")
         return _result(0, "passed", started)
     if kind == "harness":
         return _result(0, "unverifiable", started, message)

@@ -255,6 +255,10 @@ class Sandbox:
         argv += ["--proc", "/proc"]
         for device in _DEVICES:
             argv += ["--dev-bind", device, device]
+        # /dev/stdin and friends, as programs (and C++ freopen idioms) expect them; they lead to the sandbox's own fds.
+        argv += ["--symlink", "/proc/self/fd", "/dev/fd"]
+        for number, name in enumerate(("stdin", "stdout", "stderr")):
+            argv += ["--symlink", f"/proc/self/fd/{number}", f"/dev/{name}"]
         argv += ["--size", str(self.tmpfs_mb << 20), "--tmpfs", SANDBOX_WORKDIR]
         for name, fd in files.items():
             argv += ["--file", str(fd), f"{SANDBOX_WORKDIR}/{name}"]
