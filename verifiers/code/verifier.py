@@ -172,7 +172,8 @@ class CodeVerifier(Verifier):
             logger.warning("code sandbox failed to run a program: %s", exc)
             return Verdict.unverifiable(self.name, "sandbox_error", error=str(exc)[:300])
         passed = sum(r["status"] == "passed" for r in results)
-        details = {"test_type": suite.kind, "passed": passed, "total": len(results), "tests": results}
+        details = {"test_type": suite.kind, "passed": passed, "total": len(results),
+                   "time_limit_s": settings.timeout_s, "memory_mb": settings.limits.memory_mb, "tests": results}
         if passed == len(results):
             return Verdict.accept(self.name, **details)
         failed = next(r["status"] for r in results if r["status"] not in ("passed", "not_run"))

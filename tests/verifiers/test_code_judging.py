@@ -1,0 +1,122 @@
+"""Judging like real judges, in the real sandbox: per-problem limits from the data, budgets that follow the number of
+tests, stderr never fatal, the stdout cap following the expected output, /dev/stdin, checkers, file I/O, vacuous
+checks, and the failing test's heads in the details."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.verifiers.code_helpers import completion, prompt, verifier_kwargs
+from verifiers.code import CodeVerifier
+from verifiers.code.run import RunSettings, budget_s, plan
+from verifiers.code.sandbox import Limits
+from verifiers.code.testcases import TestSuite
+
+TestSuite.__test__ = False  # a dataclass, not a pytest class
+
+ECHO = {"type": "stdio", "cases": [{"input": "7\n", "output": "7\n"}]}
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    with CodeVerifier(**verifier_kwargs(timeout_s=5.0, max_output_bytes=64 << 10)) as v:
+        yield v
+
+
+def _verdict(verifier, tests, code, **metadata):
+    return verifier.verify(prompt(tests, **metadata), completion(code))
+
+
+def test_the_problems_own_time_limit_applies(verifier):
+    spin = "while True:\n    pass"
+    default = _verdict(verifier, ECHO, spin)
+    assert default.reason == "timeout" and default.details["time_limit_s"] == 5.0  # the recipe's
+    limited = _verdict(verifier, {**ECHO, "time_limit": 1, "memory_limit": 100}, spin)
+    assert (limited.status, limited.reason) == ("rejected", "timeout")
+    assert limited.details["time_limit_s"] == 1.0 and limited.details["memory_mb"] == 100
+
+
+def test_python_time_factor_scales_the_problems_limit():
+    settings = RunSettings(limits=Limits(), timeout_s=10.0, max_output_bytes=1 << 20, python_time_factor=3.0)
+    suite = TestSuite("stdio", cases=({"input": "", "output": ""},) * 151, time_limit_s=2.0, memory_mb=128)
+    planned = plan(settings, suite)
+    assert planned.timeout_s == 6.0 and planned.limits.memory_mb == 128
+    assert budget_s(planned, suite) >= 151 * 6.0  # no fixed budget per program: it follows the number of tests
+    one = TestSuite("stdio", cases=({"input": "", "output": ""},))
+    assert budget_s(plan(settings, one), one) < 60
+    capped = RunSettings(limits=Limits(), timeout_s=10.0, max_output_bytes=1 << 20, total_timeout_s=30.0)
+    assert budget_s(plan(capped, suite), suite) == 30.0
+
+
+def test_the_problems_memory_limit_applies(verifier):
+    hog = "x = bytearray(100 << 20)\nprint(input())"
+    assert _verdict(verifier, ECHO, hog).accepted  # the recipe's 256 MB
+    verdict = _verdict(verifier, {**ECHO, "memory_limit": 64}, hog)
+    assert (verdict.status, verdict.reason) == ("rejected", "memory_limit")
+
+
+def test_stderr_is_drained_not_fatal_and_stdout_cap_follows_the_expected_size(verifier):
+    noisy = "import sys\nsys.stderr.write('warning ' * 40000)\nprint(input())"
+    assert _verdict(verifier, ECHO, noisy).accepted  # 320 KB on stderr
+    big = {"type": "stdio", "cases": [{"input": "200000\n", "output": "x\n" * 200000}]}
+    assert _verdict(verifier, big, "print('x\\n' * (int(input()) - 1) + 'x')").accepted  # 400 KB > the 64 KB cap
+    flood = _verdict(verifier, ECHO, "while True:\n    print('y' * 1000)")
+    assert flood.reason == "output_limit"
+
+
+def test_dev_stdin_can_be_opened(verifier):
+    assert _verdict(verifier, ECHO, "print(open('/dev/stdin').read().split()[0])").accepted
+    assert _verdict(verifier, ECHO, "import sys\nprint(open(0).read().strip())").accepted
+
+
+def test_failing_test_details_carry_input_expected_and_actual_heads(verifier):
+    verdict = _verdict(verifier, ECHO, "print(8)")
+    first = verdict.details["tests"][0]
+    assert verdict.reason == "wrong_output" and first["input"] == "7\n" and first["expected"] == "7\n"
+    assert first["got"] == "8\n" and "token 1" in first["message"]
+    empty = _verdict(verifier, ECHO, "pass")
+    assert empty.reason == "empty_output"
+
+
+def test_a_check_that_never_calls_the_candidate_is_vacuous(verifier):
+    vacuous = _verdict(verifier, {"type": "assert", "code": "assert True\n"}, "pass")
+    assert (vacuous.status, vacuous.reason) == ("unverifiable", "vacuous_tests")
+    nothing = _verdict(verifier, {"type": "assert", "code": "x = 1\nassert x == 1\n"}, "pass")
+    assert (nothing.status, nothing.reason) == ("unverifiable", "vacuous_tests") and not nothing.accepted
+    real = _verdict(verifier, ["assert add(1, 2) == 3"], "def add(a, b):\n    return a + b")
+    assert real.accepted
+
+
+CHECKER = """import sys
+n = int(open(sys.argv[1]).read())
+want = open(sys.argv[2]).read().split()
+got = open(sys.argv[3]).read().split()
+print(1 if len(got) == 2 and all(x.isdigit() and int(x) > 0 for x in got) and sum(map(int, got)) == n else 0)
+"""
+
+
+def test_a_problem_checker_judges_any_valid_answer(verifier):
+    tests = {"type": "stdio", "checker": CHECKER, "cases": [{"input": "5\n", "output": "1 4\n"},
+                                                          {"input": "9\n", "output": "4 5\n"}]}
+    assert _verdict(verifier, tests, "n = int(input())\nprint(2, n - 2)").accepted  # not the expected answer
+    rejected = _verdict(verifier, tests, "n = int(input())\nprint(n, 0)")
+    assert rejected.reason == "checker_rejected" and "checker said" in rejected.details["tests"][0]["message"]
+    broken = {**tests, "checker": "import sys\nraise SystemExit(3)\n"}
+    assert _verdict(verifier, broken, "print(1, 4)").reason == "checker_rejected"
+
+
+def test_file_io_problems_read_and_write_their_files(verifier):
+    tests = [{"input": "3 4\n", "output": "12\n"}]
+    files = dict(input_mode="file", time_limit=2.0, memory_limit=256.0)
+    good = "a, b = map(int, open('input.txt').read().split())\nprint(a * b, file=open('output.txt', 'w'))"
+    assert _verdict(verifier, tests, good, **files).accepted
+    stdout_only = _verdict(verifier, tests, "print(12)", **files)  # the judge reads output.txt, not stdout
+    assert stdout_only.reason in ("empty_output", "runtime_error")
+
+
+def test_leetcode_names_are_predefined_for_function_problems(verifier):
+    tests = {"inputs": [[[1, 2, 3]]], "outputs": [[6]], "fn_name": "total"}
+    code = "class Solution:\n    def total(self, nums: List[int]) -> Optional[int]:\n        return sum(nums)"
+    assert _verdict(verifier, tests, code).accepted
+    node = "def total(nums):\n    head = ListNode(nums[0])\n    return sum(nums) if head.val == 1 else 0"
+    assert _verdict(verifier, tests, node).accepted
