@@ -17,7 +17,8 @@ from factory.recipe import load_recipe
 from tests.verifiers.code_helpers import completion, prompt, verifier_kwargs
 from verifiers.code import CodeVerifier
 from verifiers.code.datafields import any_case_answers, decode_lcb_tests, megabytes, seconds
-from verifiers.code.testcases import MalformedTests, parse_tests
+from verifiers.code.formats import parse_tests
+from verifiers.code.testcases import MalformedTests
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "prompts"
 

@@ -10,7 +10,8 @@ from tests.verifiers.code_helpers import prompt
 from verifiers.code.compare import Comparison, apps_values_match, stdout_matches, values_match
 from verifiers.code.extract import extract_code
 from verifiers.code.harness import WireError, dumps, loads, to_wire
-from verifiers.code.testcases import MalformedTests, parse_tests
+from verifiers.code.formats import parse_tests
+from verifiers.code.testcases import MalformedTests
 
 
 @pytest.mark.parametrize("answer,code", [

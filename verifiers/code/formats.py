@@ -65,7 +65,8 @@ class TreeNode:
 """What LeetCode-style harnesses (APPS/TACO call-based, LiveCodeBench functional) define before the candidate."""
 
 
-def read_suite(prompt, tests_format: str = "auto") -> TestSuite:
+def parse_tests(prompt, tests_format: str = "auto") -> TestSuite:
+    """`prompt.gold` (+ `prompt.metadata`) -> TestSuite; raises MalformedTests with a snake_case reason."""
     meta = prompt.metadata if isinstance(prompt.metadata, dict) else {}
     gold = load_json(prompt.gold, "the tests")
     fmt = detect(gold, meta) if tests_format == "auto" else tests_format

@@ -10,8 +10,8 @@ The project's own forms (a JSON string or the already-parsed value):
 Each may carry the per-problem judging keys `time_limit` (seconds), `memory_limit` (MB), `checker` (Python source,
 see `verifiers.code.checker`), `compare` ("tokens" | "lines"), `float_tol` and `case_insensitive`.
 
-The datasets' own formats, read as they are on the Hub, are in `verifiers.code.formats` (`tests_format` picks one;
-"auto" recognises them by their shape).
+The datasets' own formats, read as they are on the Hub, are in `verifiers.code.formats`, whose `parse_tests` is
+the entry point (`tests_format` picks one; "auto" recognises them by their shape).
 """
 
 from __future__ import annotations
@@ -157,10 +157,3 @@ def assert_suite(code: str, entry_point: str, **judging: Any) -> TestSuite:
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise MalformedTests("check_code_syntax_error", f"the test code does not compile: {exc}") from None
     return TestSuite("assert", check_code=code, entry_point=entry_point, **judging)
-
-
-def parse_tests(prompt, tests_format: str = "auto") -> TestSuite:
-    """`prompt.gold` (+ `prompt.metadata`) -> TestSuite; raises MalformedTests with a snake_case reason."""
-    from verifiers.code.formats import read_suite  # the formats build on this module's parts
-
-    return read_suite(prompt, tests_format)

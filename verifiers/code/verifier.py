@@ -35,9 +35,9 @@ from typing import Any, Sequence
 from verifiers.types import Completion, Prompt, Verdict, split_think
 from verifiers.base import Verifier
 from verifiers.code.extract import extract_code
-from verifiers.code.formats import FORMATS
 from verifiers.code.run import RunSettings, budget_s, plan, run_suite
-from verifiers.code.testcases import MalformedTests, TestSuite, parse_tests
+from verifiers.code.formats import FORMATS, parse_tests
+from verifiers.code.testcases import MalformedTests, TestSuite
 from verifiers.code.sandbox import Limits, Sandbox, SandboxReport, SandboxUnavailableError
 from verifiers.code.sandbox_check import preflight
 
