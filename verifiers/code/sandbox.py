@@ -63,6 +63,10 @@ from verifiers.code.cgroup import Cgroup, CgroupLimiter
 logger = logging.getLogger(__name__)
 
 HARNESS_SOURCE = (Path(__file__).with_name("harness.py")).read_text(encoding="utf-8")
+HARNESS_PATH = "/.harness"
+"""Where the harness's bytecode sits in the sandbox (read-only; compiled once per Sandbox by the sandbox's own
+interpreter, since compiling the source at every start cost about a quarter of a trivial execution)."""
+_BOOTSTRAP = "import marshal;exec(marshal.loads(open(%r,'rb').read()))"
 SANDBOX_WORKDIR = "/tmp"
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
@@ -237,6 +241,7 @@ class Sandbox:
         self._live: set[Execution] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self.harness_code = _compile_harness(self.python)
 
     # -- launching ------------------------------------------------------------------------------------------------
 
@@ -289,14 +294,24 @@ class Sandbox:
         block_r, block_w = os.pipe()
         workdir_args = [SANDBOX_WORKDIR if a == "{workdir}" else a for a in args]
         argv = self.bwrap_argv(file_fds, info_w, block_r)
-        argv += ["--", self.python, "-I", "-S", "-c", HARNESS_SOURCE, mode, limits.harness_arg(), *workdir_args]
-        passed = (*file_fds.values(), info_w, block_r, *keep_fds)
+        harness_fd = None
+        if self.harness_code is not None:
+            harness_fd = _memfd("harness", self.harness_code)
+            argv[argv.index("--remount-ro"):argv.index("--remount-ro")] = ["--ro-bind-data", str(harness_fd),
+                                                                         HARNESS_PATH]
+            program = _BOOTSTRAP % HARNESS_PATH
+        else:
+            program = HARNESS_SOURCE
+        argv += ["--", self.python, "-I", "-S", "-c", program, mode, limits.harness_arg(), *workdir_args]
+        passed = (*file_fds.values(), info_w, block_r, *keep_fds) + ((harness_fd,) if harness_fd is not None else ())
         try:
             proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     pass_fds=passed, start_new_session=True, close_fds=True)
         finally:
             for fd in (stdin_fd, *file_fds.values(), info_w, block_r):
                 os.close(fd)
+            if harness_fd is not None:
+                os.close(harness_fd)
         execution = Execution(proc, None, None, self)
         self._remember(execution)
         try:
@@ -356,6 +371,19 @@ class Sandbox:
                 execution.finish(grace_s=2.0)
             except Exception:  # noqa: BLE001 - best effort at shutdown; the kill above already happened
                 logger.exception("could not reap a sandbox")
+
+
+def _compile_harness(python: str) -> bytes | None:
+    """The harness compiled to marshalled bytecode by `python` itself (marshal's format is version-specific);
+    None if that fails, and the source is passed instead."""
+    script = "import marshal,sys;sys.stdout.buffer.write(marshal.dumps(compile(sys.stdin.read(),'harness','exec')))"
+    try:
+        done = subprocess.run([python, "-I", "-S", "-c", script], input=HARNESS_SOURCE.encode(),
+                              capture_output=True, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError):
+        logger.warning("could not precompile the code harness with %s; passing its source", python)
+        return None
+    return done.stdout or None
 
 
 def _memfd(name: str, data: bytes) -> int:
