@@ -50,10 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     if "gpu" not in extras:
         subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "uninstall", "-y", *MISMATCHED], check=False,
                        stdout=subprocess.DEVNULL)
-    if not args.no_system_packages and shutil.which("bwrap") is None:
+    if not args.no_system_packages and (shutil.which("bwrap") is None or shutil.which("g++") is None):
         if os.geteuid() == 0 and shutil.which("apt-get"):
             run("apt-get", "update", "-qq")
-            run("apt-get", "install", "-y", "-qq", "bubblewrap")
+            run("apt-get", "install", "-y", "-qq", "bubblewrap", "g++")  # g++: C++17 solutions (code recipes)
         else:
             print("note: install bubblewrap (e.g. `sudo apt-get install bubblewrap`) for the code recipe's sandbox",
                   file=sys.stderr)

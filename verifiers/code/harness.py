@@ -9,6 +9,8 @@ Modes (argv after `-c`):
   stdio LIMITS WORKDIR [OUT_FILE]                run WORKDIR/main.py as `__main__`; stdin/stdout are the test's
                                                  (with OUT_FILE, that file's content is what stdout carries)
   script LIMITS WORKDIR NAME ARGS...             run WORKDIR/NAME as `__main__` with ARGS (a problem's checker)
+  compile LIMITS WORKDIR COMPILER FLAGS...       compile WORKDIR/main.cpp; the binary's bytes on stdout
+  exec LIMITS WORKDIR NAME [OUT_FILE]            run the compiled WORKDIR/NAME (stdin/stdout as in stdio)
   serve LIMITS WORKDIR REQ_FD RESP_FD             load WORKDIR/main.py as module `solution`, answer call requests
   check LIMITS WORKDIR REQ_FD RESP_FD RESULT_FD ENTRY
                                                  run WORKDIR/check.py; names it does not define (and `candidate`)
@@ -361,6 +363,53 @@ def run_check(workdir, req_fd, resp_fd, result_fd, entry_point, max_bytes):
     os._exit(0)
 
 
+def run_compile(workdir, compiler, *flags):
+    """Compile WORKDIR/main.cpp; on success the binary's bytes go to stdout, the compiler's messages to stderr,
+    and the exit status is the compiler's."""
+    import subprocess
+    binary = os.path.join(workdir, "main")
+    done = subprocess.run([compiler, *flags, "-o", binary, os.path.join(workdir, "main.cpp")],
+                          stdin=subprocess.DEVNULL, stdout=2)
+    if done.returncode != 0:
+        os._exit(done.returncode if done.returncode > 0 else 128 - done.returncode)
+    with open(binary, "rb") as handle:
+        data = handle.read()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(1, view):]
+
+
+def run_exec(workdir, name, out_file=""):
+    """Run the compiled WORKDIR/NAME in a child (so that it is not the pid namespace's init, which ignores
+    SIGXCPU) and exit with its status (128+N for a signal N). With OUT_FILE, the file's content is what stdout
+    carries, as in `run_stdio`."""
+    result_fd = os.dup(1) if out_file else None
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if result_fd is not None:
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, 1)
+                os.close(null)
+                os.close(result_fd)
+            path = os.path.join(workdir, name)
+            os.execv(path, [path])
+        finally:
+            os._exit(127)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if result_fd is not None and code == 0:
+        try:
+            with open(os.path.join(workdir, out_file), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            data = b""
+        view = memoryview(data)
+        while view:
+            view = view[os.write(result_fd, view):]
+    os._exit(code if code >= 0 else 128 - code)
+
+
 def run_probe(nproc):
     """Report what the sandbox looks like from inside (the parent decides what is acceptable)."""
     import errno
@@ -413,6 +462,10 @@ def run_probe(nproc):
 
 def main(argv):
     mode, limits = argv[0], argv[1]
+    if mode == "exec":  # compiled programs get a stack as large as their memory, as judges give them
+        spec = dict(item.split("=") for item in limits.split(","))
+        spec["stack"] = spec["as"]
+        limits = ",".join(k + "=" + v for k, v in spec.items())
     _set_limits(limits)
     if mode == "probe":
         run_probe(int(dict(i.split("=") for i in limits.split(","))["nproc"]))
@@ -420,6 +473,10 @@ def main(argv):
         run_stdio(argv[2], out_file=argv[3] if len(argv) > 3 else "")
     elif mode == "script":
         run_stdio(argv[2], argv[3], argv[4:])
+    elif mode == "compile":
+        run_compile(argv[2], *argv[3:])
+    elif mode == "exec":
+        run_exec(argv[2], argv[3], argv[4] if len(argv) > 4 else "")
     elif mode == "serve":
         run_serve(argv[2], int(argv[3]), int(argv[4]))
     elif mode == "check":

@@ -54,9 +54,11 @@ class RunSettings:
     """A cap on one program's whole budget; None: the budget follows the number of tests."""
 
 
-def plan(settings: RunSettings, suite: TestSuite) -> RunSettings:
-    """`settings` with the problem's own limits applied (see the module docstring)."""
-    timeout = suite.time_limit_s * settings.python_time_factor if suite.time_limit_s else settings.timeout_s
+def plan(settings: RunSettings, suite: TestSuite, language: str = "python") -> RunSettings:
+    """`settings` with the problem's own limits applied (see the module docstring); compiled languages get the
+    problem's limit as it is."""
+    factor = settings.python_time_factor if language == "python" else 1.0
+    timeout = suite.time_limit_s * factor if suite.time_limit_s else settings.timeout_s
     memory = max(64, suite.memory_mb) if suite.memory_mb else settings.limits.memory_mb
     return replace(settings, timeout_s=timeout, limits=replace(settings.limits, memory_mb=memory))
 
@@ -113,12 +115,24 @@ def _files(source: bytes, suite: TestSuite) -> dict[str, bytes]:
     return files
 
 
-def run_suite(sandbox: Sandbox, settings: RunSettings, code: str, suite: TestSuite, deadline: float) -> list[dict]:
-    """Per-test results for `code`; returns by `deadline` (plus process reaping) whatever the program does.
-    `settings` are the problem's (`plan`)."""
+@dataclass(frozen=True)
+class _Program:
+    """How a stdio program starts: the harness mode, its working-folder files and extra arguments."""
+
+    mode: str
+    files: dict
+    args: tuple[str, ...] = ()
+
+
+def run_suite(sandbox: Sandbox, settings: RunSettings, code: str, suite: TestSuite, deadline: float,
+              binary: bytes | None = None) -> list[dict]:
+    """Per-test results for `code` (or, for a compiled program, `binary`: stdio tests only); returns by
+    `deadline` (plus process reaping) whatever the program does. `settings` are the problem's (`plan`)."""
     source = code.encode("utf-8", "surrogatepass")
+    if binary is not None:
+        return _run_stdio(sandbox, settings, _Program("exec", {"main": binary}, ("main",)), suite, deadline)
     if suite.kind == "stdio":
-        return _run_stdio(sandbox, settings, source, suite, deadline)
+        return _run_stdio(sandbox, settings, _Program("stdio", _files(source, suite)), suite, deadline)
     if suite.kind == "function":
         return _run_function(sandbox, settings, source, suite, deadline)
     return [_run_assert(sandbox, settings, source, suite, deadline)]
@@ -128,7 +142,7 @@ def _not_run(results: list[dict], total: int) -> list[dict]:
     return results + [{"test": i, "status": "not_run"} for i in range(len(results), total)]
 
 
-def _run_stdio(sandbox, settings, source, suite, deadline) -> list[dict]:
+def _run_stdio(sandbox, settings, program: _Program, suite, deadline) -> list[dict]:
     results: list[dict] = []
     for index, case in enumerate(suite.cases):
         started = time.monotonic()
@@ -136,19 +150,19 @@ def _run_stdio(sandbox, settings, source, suite, deadline) -> list[dict]:
         if wall <= 0:
             results.append(_result(index, "timeout", started, "time budget of the whole program spent"))
         else:
-            results.append(_stdio_case(sandbox, settings, source, suite, case, index, wall))
+            results.append(_stdio_case(sandbox, settings, program, suite, case, index, wall))
         if results[-1]["status"] != "passed" and settings.stop_on_first_failure:
             break
     return _not_run(results, len(suite.cases))
 
 
-def _stdio_case(sandbox, settings, source, suite, case, index, wall) -> dict:
+def _stdio_case(sandbox, settings, program: _Program, suite, case, index, wall) -> dict:
     started = time.monotonic()
-    files, stdin, args = _files(source, suite), case["input"].encode(), ["{workdir}"]
+    files, stdin, args = dict(program.files), case["input"].encode(), ["{workdir}", *program.args]
     if suite.files:  # the problem reads and writes files: no stdin, the output file is what counts
         files[suite.files[0]] = stdin
-        stdin, args = b"", ["{workdir}", suite.files[1]]
-    execution = sandbox.start("stdio", args, _limits(settings, wall), files=files, stdin=stdin)
+        stdin, args = b"", [*args, suite.files[1]]
+    execution = sandbox.start(program.mode, args, _limits(settings, wall), files=files, stdin=stdin)
     pump = Pump()
     cap = max(settings.max_output_bytes, 2 * len(case["output"].encode()) + 4096)
     out = pump.read("stdout", execution.stdout, cap)

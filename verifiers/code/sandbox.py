@@ -229,6 +229,9 @@ class Execution:
 class Sandbox:
     """Starts executions of the harness (`verifiers.code.harness`) in fresh sandboxes."""
 
+    EXECUTABLES = frozenset({"main"})
+    """Working-folder files made executable (a compiled program)."""
+
     def __init__(self, *, python: str | None = None, sandbox_uid: int = 65534, tmpfs_mb: int = 64,
                  unsafe_no_sandbox: bool = False, bwrap: str = "bwrap", use_cgroup: bool = True):
         self.python = python or default_python()
@@ -266,6 +269,8 @@ class Sandbox:
             argv += ["--symlink", f"/proc/self/fd/{number}", f"/dev/{name}"]
         argv += ["--size", str(self.tmpfs_mb << 20), "--tmpfs", SANDBOX_WORKDIR]
         for name, fd in files.items():
+            if name in self.EXECUTABLES:
+                argv += ["--perms", "0755"]
             argv += ["--file", str(fd), f"{SANDBOX_WORKDIR}/{name}"]
         argv += ["--remount-ro", "/", "--chdir", SANDBOX_WORKDIR, "--clearenv",
                  "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", SANDBOX_WORKDIR,
@@ -337,6 +342,8 @@ class Sandbox:
         workdir = tempfile.mkdtemp(prefix="code-unsafe-")
         for name, data in files.items():
             Path(workdir, name).write_bytes(data)
+            if name in self.EXECUTABLES:
+                os.chmod(Path(workdir, name), 0o755)
         argv = [self.python, "-I", "-S", "-c", HARNESS_SOURCE, mode, limits.harness_arg(),
                 *[workdir if a == "{workdir}" else a for a in args]]
         try:

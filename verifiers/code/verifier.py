@@ -5,7 +5,8 @@ Contract:
   `verifiers.code.extract`. The tests are `Prompt.gold` (+ the row's kept columns) in the project's forms
   (`verifiers.code.testcases`) or a dataset's own (`verifiers.code.formats`, picked by `tests_format`).
 - Verdicts: accepted when every test passed; otherwise rejected with `no_code`, `code_too_long`,
-  `syntax_error`, or the first failing test's reason: `wrong_output`, `empty_output`, `checker_rejected`,
+  `syntax_error`, `compile_error` (C++), `wrong_language` (C++ for a function or assert problem), or the first
+  failing test's reason: `wrong_output`, `empty_output`, `checker_rejected`,
   `runtime_error`, `timeout`, `memory_limit`, `output_limit`. Tests that cannot be carried out, or malformed gold,
   give `unverifiable`; so does a check that passes without ever calling the candidate (`vacuous_tests`: such a
   test accepts a program that defines nothing). `details["tests"]` keeps every test's result (status, time, a
@@ -34,12 +35,13 @@ from typing import Any, Sequence
 
 from verifiers.types import Completion, Prompt, Verdict, split_think
 from verifiers.base import Verifier
-from verifiers.code.extract import extract_code
+from verifiers.code.extract import LANGUAGES, extract_program
 from verifiers.code.run import RunSettings, budget_s, plan, run_suite
 from verifiers.code.formats import FORMATS, parse_tests
 from verifiers.code.testcases import MalformedTests, TestSuite
 from verifiers.code.sandbox import Limits, Sandbox, SandboxReport, SandboxUnavailableError
 from verifiers.code.sandbox_check import preflight
+from verifiers.code.toolchain import compile_cpp, have_compiler
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ class CodeVerifier(Verifier):
                  max_file_bytes: int = 16 << 20, tmpfs_mb: int = 64, max_code_bytes: int = 100_000,
                  stop_on_first_failure: bool = True, python: str | None = None, sandbox_uid: int = 65534,
                  unsafe_no_sandbox: bool = False, tests_format: str = "auto", python_time_factor: float = 1.0,
-                 float_tol: float = 1e-6):
+                 float_tol: float = 1e-6, languages: Sequence[str] = ("python",)):
         """
         timeout_s: CPU seconds per execution (one stdio case, one function call, one assert check) for problems
         without their own time limit; the wall clock allows twice that plus a second of start-up.
@@ -66,12 +68,16 @@ class CodeVerifier(Verifier):
         tests_format: how gold and the kept columns are read (`verifiers.code.formats.FORMATS`; "auto" by shape).
         python_time_factor: multiplies a problem's own time limit (judges set them for C++).
         float_tol: absolute-or-relative tolerance for expected decimal tokens where the problem sets none.
+        languages: the languages accepted (`python`, `cpp`); the completion's last accepted fenced block picks one.
+        C++ is compiled once per sample with g++ -std=c++17 -O2 (stdio problems only).
         max_processes: processes+threads per sandbox. max_file_bytes / tmpfs_mb: largest file / size of /tmp.
         python: interpreter inside the sandbox (default /usr/bin/python3, standard library only).
         sandbox_uid: the uid programs run as when the verifier runs as root.
         unsafe_no_sandbox: run programs WITHOUT isolation (rlimits only). Never on a machine you care about.
         """
-        self._check_limits(timeout_s, memory_mb, max_output_bytes, tests_format, python_time_factor, float_tol)
+        self._check_limits(timeout_s, memory_mb, max_output_bytes, tests_format, python_time_factor, float_tol,
+                           languages)
+        self.languages = tuple(languages)
 
         self.settings = RunSettings(
             limits=Limits(wall_s=timeout_s, cpu_s=max(1, round(timeout_s)), memory_mb=memory_mb,
@@ -89,13 +95,18 @@ class CodeVerifier(Verifier):
 
     @staticmethod
     def _check_limits(timeout_s: float, memory_mb: int, max_output_bytes: int, tests_format: str = "auto",
-                      python_time_factor: float = 1.0, float_tol: float = 1e-6) -> None:
+                      python_time_factor: float = 1.0, float_tol: float = 1e-6,
+                      languages: Sequence[str] = ("python",)) -> None:
         if not (timeout_s > 0) or memory_mb < 64 or max_output_bytes < 1024:
             raise ValueError("code verifier: timeout_s > 0, memory_mb >= 64 and max_output_bytes >= 1024 required")
         if tests_format not in FORMATS:
             raise ValueError(f"code verifier: tests_format {tests_format!r} is not one of {', '.join(FORMATS)}")
         if not (python_time_factor > 0) or not (float_tol >= 0):
             raise ValueError("code verifier: python_time_factor > 0 and float_tol >= 0 required")
+        if isinstance(languages, str) or not languages or set(languages) - set(LANGUAGES):
+            raise ValueError(f"code verifier: languages must be a non-empty list of {', '.join(LANGUAGES)}")
+        if "cpp" in languages and not have_compiler():
+            raise ValueError("code verifier: languages include cpp but g++ is not installed (apt-get install g++)")
 
     @classmethod
     def check_params(cls, **params: Any) -> None:
@@ -104,7 +115,7 @@ class CodeVerifier(Verifier):
         bound.apply_defaults()
         args = bound.arguments
         cls._check_limits(args["timeout_s"], args["memory_mb"], args["max_output_bytes"], args["tests_format"],
-                          args["python_time_factor"], args["float_tol"])
+                          args["python_time_factor"], args["float_tol"], args["languages"])
 
     def preflight(self) -> SandboxReport:
         """Prove the sandbox works on this machine; raises SandboxUnavailableError with a fix otherwise."""
@@ -134,10 +145,12 @@ class CodeVerifier(Verifier):
         verdicts: list[Verdict | None] = []
         jobs = {}
         for slot, completion in enumerate(completions):
-            code, early = self._program(completion)
+            language, code, early = self._program(completion)
+            if early is None and language != "python" and suite.kind != "stdio":
+                early = Verdict.reject(self.name, "wrong_language", language=language, test_type=suite.kind)
             verdicts.append(early)
             if early is None:
-                jobs[slot] = self._executor().submit(self._run, code, suite)
+                jobs[slot] = self._executor().submit(self._run, code, suite, language)
         # Every job is bounded by its own deadline; this guard only matters if the sandbox itself misbehaves.
         budget = budget_s(plan(self.settings, suite), suite)
         guard = time.monotonic() + budget * (1 + len(jobs) / self.concurrency) + 60
@@ -149,30 +162,38 @@ class CodeVerifier(Verifier):
                 verdicts[slot] = Verdict.unverifiable(self.name, "verifier_timeout")
         return verdicts  # type: ignore[return-value]
 
-    def _program(self, completion: Completion) -> tuple[str, Verdict | None]:
-        code = extract_code(split_think(completion.text).answer)
-        if code is None:
-            return "", Verdict.reject(self.name, "no_code")
+    def _program(self, completion: Completion) -> tuple[str, str, Verdict | None]:
+        found = extract_program(split_think(completion.text).answer, self.languages)
+        if found is None:
+            return "", "", Verdict.reject(self.name, "no_code")
+        language, code = found
         if len(code.encode("utf-8", "surrogatepass")) > self.max_code_bytes:
-            return "", Verdict.reject(self.name, "code_too_long", bytes=len(code))
+            return language, "", Verdict.reject(self.name, "code_too_long", bytes=len(code))
+        if language != "python":
+            return language, code, None  # the compiler judges it, in a sandbox
         try:
             compile(code, "main.py", "exec", dont_inherit=True)
         except SyntaxError as exc:
-            return "", Verdict.reject(self.name, "syntax_error", message=f"line {exc.lineno}: {exc.msg}")
+            return language, "", Verdict.reject(self.name, "syntax_error", message=f"line {exc.lineno}: {exc.msg}")
         except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
-            return "", Verdict.reject(self.name, "syntax_error", message=str(exc)[:200])
-        return code, None
+            return language, "", Verdict.reject(self.name, "syntax_error", message=str(exc)[:200])
+        return language, code, None
 
-    def _run(self, code: str, suite: TestSuite) -> Verdict:
-        settings = plan(self.settings, suite)
-        deadline = time.monotonic() + budget_s(settings, suite)
+    def _run(self, code: str, suite: TestSuite, language: str = "python") -> Verdict:
+        settings = plan(self.settings, suite, language)
         try:
-            results = run_suite(self.sandbox, settings, code, suite, deadline)
+            binary = None
+            if language == "cpp":
+                binary, messages = compile_cpp(self.sandbox, code)
+                if binary is None:
+                    return Verdict.reject(self.name, "compile_error", language=language, message=messages[:1000])
+            deadline = time.monotonic() + budget_s(settings, suite)
+            results = run_suite(self.sandbox, settings, code, suite, deadline, binary=binary)
         except (SandboxUnavailableError, OSError) as exc:  # e.g. the machine ran out of processes or fds
             logger.warning("code sandbox failed to run a program: %s", exc)
             return Verdict.unverifiable(self.name, "sandbox_error", error=str(exc)[:300])
         passed = sum(r["status"] == "passed" for r in results)
-        details = {"test_type": suite.kind, "passed": passed, "total": len(results),
+        details = {"test_type": suite.kind, "language": language, "passed": passed, "total": len(results),
                    "time_limit_s": settings.timeout_s, "memory_mb": settings.limits.memory_mb, "tests": results}
         if passed == len(results):
             return Verdict.accept(self.name, **details)
