@@ -33,8 +33,9 @@ RECIPES = {
     "code-humaneval": ("task_id", lambda r: r["prompt"] + r["canonical_solution"]),
     "code-mbpp": ("task_id", lambda r: r["code"]),
     "code-mbpp-sanitized": ("task_id", lambda r: r["code"]),
+    "code-kodcode": ("question_id", lambda r: r["solution"]),
 }
-WRONG = {"stdio": "print(42)", "function": "def nothing():\n    pass", "assert": "x = 1"}
+WRONG = {"stdio": "print(42)", "function": "def nothing():\n    pass", "assert": "x = 1", "pytest": "x = 1"}
 
 
 def _loaded(name: str):
@@ -53,7 +54,7 @@ def test_recipe_rows_parse_in_their_own_format(name):
     params = next(v.params for v in recipe.verifiers if v.name == "code")
     CodeVerifier.check_params(**params)
     kinds = {parse_tests(p).kind for p in prompts}
-    assert kinds <= {"stdio", "function", "assert"} and kinds
+    assert kinds <= {"stdio", "function", "assert", "pytest"} and kinds
 
 
 def test_formats_carry_the_datasets_limits_checkers_and_options():

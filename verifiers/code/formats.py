@@ -19,6 +19,9 @@
   `{"language", "test_cases": [{"type": "stdin_stdout" | "function_call", "fn_name"?, "input", "output"}]}`.
 - `humaneval` (gold <- `test`): `def check(candidate)`; the entry point from the `entry_point` column, else the
   last function the prompt defines; the prompt's helpers are defined for the check.
+- `kodcode` (KodCode; gold <- `test`, or `test_code`): a pytest file importing from `solution`, run under real
+  pytest in the checker's sandbox (fixtures, parametrize, raises), `solution` standing for the candidate's module
+  (objects it returns stay in its sandbox and are used through handles: classes and design problems work).
 - `mbpp` (gold <- `test_list`; kept: `test_imports`, `test_setup_code`): assert strings, run after the imports and
   the setup code, which the candidate's program sees too (MBPP's harness runs them as one script).
 Statements that allow answers in any letter case make token comparison case-insensitive (stdio problems without a
@@ -37,7 +40,7 @@ from verifiers.code.testcases import (MalformedTests, TestSuite, assert_suite, c
                                       load_json, native_suite, stdio_case)
 
 FORMATS = ("auto", "native", "apps", "taco", "livecodebench", "codecontests", "codeforces", "synthetic1",
-           "humaneval", "mbpp")
+           "humaneval", "mbpp", "kodcode")
 
 LEETCODE_PRELUDE = '''\
 import typing, collections, heapq, bisect, math, functools, itertools, string, re
@@ -95,6 +98,8 @@ def detect(gold: Any, meta: dict) -> str:
         return "mbpp"
     if isinstance(gold, str) and "def check(" in gold:
         return "humaneval"
+    if isinstance(gold, str) and "def test" in gold and "solution" in gold:
+        return "kodcode"
     raise MalformedTests("tests_not_json", "tests are in no known form (JSON tests, HumanEval `def check`, "
                                            "MBPP asserts, or a dataset format named by tests_format)")
 
@@ -253,6 +258,18 @@ def _humaneval(gold, meta, problem) -> TestSuite:
     return assert_suite(prelude + "\n\n" + gold.strip(), entry_point, **_limits(meta))
 
 
+def _kodcode(gold, meta, problem) -> TestSuite:
+    if isinstance(gold, dict):  # a verification_info-style object holding the test file
+        gold = gold.get("test_code") or gold.get("test")
+    if not isinstance(gold, str) or "def test" not in gold:
+        raise MalformedTests("tests_malformed", "KodCode tests must be a pytest file (`def test_...`)")
+    try:
+        compile(gold, "test_solution.py", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise MalformedTests("check_code_syntax_error", f"the test file does not compile: {exc}") from None
+    return TestSuite("pytest", check_code=gold, **_limits(meta))
+
+
 def _mbpp(gold, meta, problem) -> TestSuite:
     if not isinstance(gold, list) or not gold or not all(isinstance(t, str) for t in gold):
         raise MalformedTests("tests_malformed", "MBPP tests must be a list of assert strings")
@@ -269,4 +286,4 @@ def _mbpp(gold, meta, problem) -> TestSuite:
 
 _READERS = {"native": _native, "apps": _apps, "taco": _apps, "livecodebench": _livecodebench,
             "codecontests": _codecontests, "codeforces": _codeforces, "synthetic1": _synthetic1,
-            "humaneval": _humaneval, "mbpp": _mbpp}
+            "humaneval": _humaneval, "mbpp": _mbpp, "kodcode": _kodcode}

@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, replace
 
 from verifiers.code.checker import CHECKER_WALL_S, run_checker
+from verifiers.code.toolchain import pytest_binds
 from verifiers.code.compare import apps_values_match, stdout_matches, values_match
 from verifiers.code.harness import MEMORY_EXIT, WireError, dumps, loads, to_wire
 from verifiers.code.testcases import TestSuite
@@ -135,7 +136,7 @@ def run_suite(sandbox: Sandbox, settings: RunSettings, code: str, suite: TestSui
         return _run_stdio(sandbox, settings, _Program("stdio", _files(source, suite)), suite, deadline)
     if suite.kind == "function":
         return _run_function(sandbox, settings, source, suite, deadline)
-    return [_run_assert(sandbox, settings, source, suite, deadline)]
+    return [_run_assert(sandbox, settings, source, suite, deadline)]  # assert and pytest
 
 
 def _not_run(results: list[dict], total: int) -> list[dict]:
@@ -276,11 +277,18 @@ def _run_assert(sandbox, settings, source, suite, deadline) -> dict:
     try:
         executions.append(sandbox.start("serve", ["{workdir}", str(to_cand_r), str(to_check_w)], limits,
                                         files=_files(source, suite), keep_fds=(to_cand_r, to_check_w)))
-        executions.append(sandbox.start(
-            "check", ["{workdir}", str(to_cand_w), str(to_check_r), str(result_w), suite.entry_point,
-                      str(settings.max_output_bytes)], limits,
-            files={"check.py": suite.check_code.encode("utf-8", "surrogatepass")},
-            keep_fds=(to_cand_w, to_check_r, result_w)))
+        test_code = suite.check_code.encode("utf-8", "surrogatepass")
+        if suite.kind == "pytest":  # real pytest, bound read-only into the checker's sandbox
+            executions.append(sandbox.start(
+                "pytest", ["{workdir}", str(to_cand_w), str(to_check_r), str(result_w),
+                           str(settings.max_output_bytes)], replace(limits, memory_mb=max(limits.memory_mb, 512)),
+                files={"test_solution.py": test_code}, keep_fds=(to_cand_w, to_check_r, result_w),
+                binds=pytest_binds()))
+        else:
+            executions.append(sandbox.start(
+                "check", ["{workdir}", str(to_cand_w), str(to_check_r), str(result_w), suite.entry_point,
+                          str(settings.max_output_bytes)], limits,
+                files={"check.py": test_code}, keep_fds=(to_cand_w, to_check_r, result_w)))
     except BaseException:
         for execution in executions:
             execution.kill()

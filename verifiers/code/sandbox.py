@@ -248,8 +248,10 @@ class Sandbox:
 
     # -- launching ------------------------------------------------------------------------------------------------
 
-    def bwrap_argv(self, files: dict[str, int], info_w: int | None = None, block_r: int | None = None) -> list[str]:
-        """The command line up to (not including) `--` and the program."""
+    def bwrap_argv(self, files: dict[str, int], info_w: int | None = None, block_r: int | None = None,
+                   binds: tuple[tuple[str, str], ...] = ()) -> list[str]:
+        """The command line up to (not including) `--` and the program. `binds`: (host path, sandbox path) pairs
+        bound read-only (pytest's packages for pytest-style tests)."""
         argv = [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
                 "--new-session", "--as-pid-1", "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
         for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -260,6 +262,8 @@ class Sandbox:
         prefix = os.path.dirname(os.path.dirname(os.path.realpath(self.python)))
         if not prefix.startswith("/usr"):
             argv += ["--ro-bind", prefix, prefix]
+        for source, target in binds:
+            argv += ["--ro-bind", source, target]
         argv += ["--proc", "/proc"]
         for device in _DEVICES:
             argv += ["--dev-bind", device, device]
@@ -283,7 +287,8 @@ class Sandbox:
         return argv
 
     def start(self, mode: str, args: list[str], limits: Limits, *, files: dict[str, bytes],
-              stdin: bytes | None = None, keep_fds: tuple[int, ...] = ()) -> Execution:
+              stdin: bytes | None = None, keep_fds: tuple[int, ...] = (),
+              binds: tuple[tuple[str, str], ...] = ()) -> Execution:
         """Start the harness in `mode` with `files` in its working folder and `stdin` as standard input.
 
         `keep_fds` are passed through with the same numbers (the caller closes its copies afterwards). Returns
@@ -298,7 +303,7 @@ class Sandbox:
         info_r, info_w = os.pipe()
         block_r, block_w = os.pipe()
         workdir_args = [SANDBOX_WORKDIR if a == "{workdir}" else a for a in args]
-        argv = self.bwrap_argv(file_fds, info_w, block_r)
+        argv = self.bwrap_argv(file_fds, info_w, block_r, binds)
         harness_fd = None
         if self.harness_code is not None:
             harness_fd = _memfd("harness", self.harness_code)

@@ -33,7 +33,7 @@ class MalformedTests(ValueError):
 
 @dataclass(frozen=True)
 class TestSuite:
-    kind: str  # "stdio" | "function" | "assert"
+    kind: str  # "stdio" | "function" | "assert" | "pytest"
     cases: tuple[dict[str, Any], ...] = ()
     fn_name: str = ""
     check_code: str = ""

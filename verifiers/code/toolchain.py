@@ -42,3 +42,22 @@ def compile_cpp(sandbox: Sandbox, source: str) -> tuple[bytes | None, str]:
     if status != 0 or not out.data:
         return None, messages or f"the compiler failed (exit status {status})"
     return bytes(out.data), ""
+
+
+_PYTEST_PACKAGES = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "pygments", "py")
+
+
+def pytest_binds() -> tuple[tuple[str, str], ...]:
+    """(host path, sandbox path) of pytest and its dependencies, as installed beside the verifier, for the
+    checker sandbox of pytest-style tests (bound read-only under the harness's PYLIB). Empty without pytest."""
+    import importlib.util
+    import os
+
+    binds = []
+    for name in _PYTEST_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin:
+            continue
+        path = os.path.dirname(spec.origin) if spec.submodule_search_locations else spec.origin
+        binds.append((path, f"/pylib/{os.path.basename(path)}"))
+    return tuple(binds) if any(target.endswith("/pytest") for _, target in binds) else ()
