@@ -80,6 +80,11 @@ def test_interactive_without_interactor_and_unknown_format_are_unverifiable():
     with pytest.raises(MalformedTests) as info:
         parse_tests(prompt(tests, interaction_format="Guess the number."))
     assert info.value.reason == "interactive_unsupported"
+    with pytest.raises(MalformedTests) as info:  # a testlib (C++) interactor needs testlib.h
+        parse_tests(prompt(tests, interaction_format="Guess.", interactor="#include \"testlib.h\"\nint main() {}"))
+    assert info.value.reason == "interactive_unsupported"
+    python = parse_tests(prompt(tests, interaction_format="Guess.", interactor="import sys\nsys.exit(0)\n"))
+    assert python.interactor.startswith("import sys")
     with pytest.raises(MalformedTests) as info:
         parse_tests(prompt(tests), "nonsense")
     assert info.value.reason == "unknown_test_type"

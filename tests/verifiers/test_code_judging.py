@@ -120,3 +120,44 @@ def test_leetcode_names_are_predefined_for_function_problems(verifier):
     assert _verdict(verifier, tests, code).accepted
     node = "def total(nums):\n    head = ListNode(nums[0])\n    return sum(nums) if head.val == 1 else 0"
     assert _verdict(verifier, tests, node).accepted
+
+
+INTERACTOR = """import sys
+secret = int(open(sys.argv[1]).read())
+for asked in range(1, 11):
+    line = sys.stdin.readline().split()
+    if not line:
+        sys.exit("the program stopped asking")
+    if line[0] == "!":
+        sys.exit(0 if int(line[1]) == secret else "wrong guess " + line[1])
+    guess = int(line[1])
+    print("<" if secret < guess else ">" if secret > guess else "=", flush=True)
+sys.exit("too many queries")
+"""
+SEARCH = """lo, hi = 1, 100
+while True:
+    mid = (lo + hi) // 2
+    print("?", mid, flush=True)
+    answer = input()
+    if answer == "=":
+        print("!", mid, flush=True)
+        break
+    if answer == "<":
+        hi = mid - 1
+    else:
+        lo = mid + 1
+"""
+
+
+def test_interactive_problems_run_against_their_interactor(verifier):
+    tests = {"type": "stdio", "interactor": INTERACTOR, "cases": [{"input": "37\n", "output": "37\n"},
+                                                                  {"input": "100\n", "output": "100\n"}]}
+    assert _verdict(verifier, tests, SEARCH).accepted
+    linear = "for x in range(1, 101):\n    print('?', x, flush=True)\n    if input() == '=':\n        print('!', x)\n        break"
+    too_many = _verdict(verifier, tests, linear)
+    assert too_many.reason == "wrong_output" and "too many queries" in too_many.details["tests"][0]["message"]
+    guess = _verdict(verifier, tests, "print('!', 37, flush=True)")  # right for the first secret only
+    assert guess.reason == "wrong_output" and [t["status"] for t in guess.details["tests"]] == \
+        ["passed", "wrong_output"]
+    deadlock = _verdict(verifier, {**tests, "time_limit": 1}, "input()")  # both sides wait for the other
+    assert deadlock.reason == "timeout"

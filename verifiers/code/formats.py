@@ -13,8 +13,8 @@
   `memory_limit_bytes`): `{"input": [...], "output": [...]}` each, all run.
 - `codeforces` (open-r1/codeforces; gold <- `official_tests`; kept: `time_limit`, `memory_limit`,
   `generated_checker`, `input_mode`, `interaction_format`): a list of `{"input", "output"}`; the checker, when
-  given, judges every test; `input_mode: file` reads input.txt and writes output.txt; interactive problems without
-  an interactor are unverifiable.
+  given, judges every test; `input_mode: file` reads input.txt and writes output.txt; interactive problems run
+  against their `interactor` when it is Python (`verifiers.code.interactive`), else are unverifiable.
 - `synthetic1` (PrimeIntellect SYNTHETIC-1 / verifiable-coding-problems; gold <- `verification_info`):
   `{"language", "test_cases": [{"type": "stdin_stdout" | "function_call", "fn_name"?, "input", "output"}]}`.
 - `humaneval` (gold <- `test`): `def check(candidate)`; the entry point from the `entry_point` column, else the
@@ -200,11 +200,24 @@ def _codecontests(gold, meta, problem) -> TestSuite:
 def _codeforces(gold, meta, problem) -> TestSuite:
     tests = gold if isinstance(gold, list) and gold else load_json(meta.get("examples") or [], "examples")
     checker = meta.get("generated_checker") or ""
-    if meta.get("interaction_format") and not meta.get("interactor"):
-        raise MalformedTests("interactive_unsupported", "an interactive problem without an interactor")
+    interactor = meta.get("interactor") or ""
+    if meta.get("interaction_format") or interactor:
+        if not _is_python(interactor):  # none, or a C++ testlib interactor, which needs testlib.h
+            raise MalformedTests("interactive_unsupported", "an interactive problem without a Python interactor")
     files = ("input.txt", "output.txt") if meta.get("input_mode") == "file" else None
     return TestSuite("stdio", cases(tests, stdio_case), comparison=_stdio_comparison(problem, meta),
-                     checker=checker_source(checker) if checker else "", files=files, **_limits(meta))
+                     checker=checker_source(checker) if checker else "", files=files, interactor=interactor,
+                     **_limits(meta))
+
+
+def _is_python(code: Any) -> bool:
+    if not isinstance(code, str) or not code.strip():
+        return False
+    try:
+        compile(code, "interactor.py", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _synthetic1(gold, meta, problem) -> TestSuite:

@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, replace
 
 from verifiers.code.checker import CHECKER_WALL_S, run_checker
+from verifiers.code.interactive import run_interactive_case
 from verifiers.code.toolchain import pytest_binds
 from verifiers.code.compare import apps_values_match, stdout_matches, values_match
 from verifiers.code.harness import MEMORY_EXIT, WireError, dumps, loads, to_wire
@@ -70,7 +71,7 @@ def test_wall_s(settings: RunSettings) -> float:
 
 def budget_s(settings: RunSettings, suite: TestSuite) -> float:
     """Wall-clock seconds one program may take across all its tests (checkers included)."""
-    per_test = test_wall_s(settings) + (CHECKER_WALL_S if suite.checker else 0.0)
+    per_test = test_wall_s(settings) + (CHECKER_WALL_S if suite.checker else 0.0) + (2.0 if suite.interactor else 0.0)
     budget = suite.size * per_test + 10.0
     return min(budget, settings.total_timeout_s) if settings.total_timeout_s else budget
 
@@ -158,6 +159,9 @@ def _run_stdio(sandbox, settings, program: _Program, suite, deadline) -> list[di
 
 
 def _stdio_case(sandbox, settings, program: _Program, suite, case, index, wall) -> dict:
+    if suite.interactor:
+        return run_interactive_case(sandbox, settings, program, suite, case, index, wall, _limits(settings, wall),
+                                    _result, _exit_reason)
     started = time.monotonic()
     files, stdin, args = dict(program.files), case["input"].encode(), ["{workdir}", *program.args]
     if suite.files:  # the problem reads and writes files: no stdin, the output file is what counts

@@ -288,17 +288,20 @@ class Sandbox:
 
     def start(self, mode: str, args: list[str], limits: Limits, *, files: dict[str, bytes],
               stdin: bytes | None = None, keep_fds: tuple[int, ...] = (),
-              binds: tuple[tuple[str, str], ...] = ()) -> Execution:
+              binds: tuple[tuple[str, str], ...] = (), pipes: tuple[int, int] | None = None) -> Execution:
         """Start the harness in `mode` with `files` in its working folder and `stdin` as standard input.
 
+        `pipes`: (stdin fd, stdout fd) to use instead of `stdin` and a captured stdout (an interactive problem's
+        program and interactor talk through them; the caller closes its copies afterwards).
         `keep_fds` are passed through with the same numbers (the caller closes its copies afterwards). Returns
         once the program is about to run (in sandboxed mode: after its pid 1 is known and held by a pidfd).
         """
         if self._closed:  # a verification still looping over its test cases after close(): stop it here
             raise SandboxUnavailableError("the code sandbox was closed")
-        stdin_fd = _memfd("stdin", stdin or b"")
+        stdin_fd = os.dup(pipes[0]) if pipes else _memfd("stdin", stdin or b"")
+        stdout_to = pipes[1] if pipes else subprocess.PIPE
         if self.unsafe:
-            return self._start_unsafe(mode, args, limits, files, stdin_fd, keep_fds)
+            return self._start_unsafe(mode, args, limits, files, stdin_fd, keep_fds, stdout_to)
         file_fds = {name: _memfd(name, data) for name, data in files.items()}
         info_r, info_w = os.pipe()
         block_r, block_w = os.pipe()
@@ -315,7 +318,7 @@ class Sandbox:
         argv += ["--", self.python, "-I", "-S", "-c", program, mode, limits.harness_arg(), *workdir_args]
         passed = (*file_fds.values(), info_w, block_r, *keep_fds) + ((harness_fd,) if harness_fd is not None else ())
         try:
-            proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=stdout_to, stderr=subprocess.PIPE,
                                     pass_fds=passed, start_new_session=True, close_fds=True)
         finally:
             for fd in (stdin_fd, *file_fds.values(), info_w, block_r):
@@ -343,7 +346,7 @@ class Sandbox:
         """Resident memory of a whole sandbox: one process's address space, its /tmp, and room for the rest."""
         return (limits.memory_mb + self.tmpfs_mb + 64) << 20
 
-    def _start_unsafe(self, mode, args, limits, files, stdin_fd, keep_fds) -> Execution:
+    def _start_unsafe(self, mode, args, limits, files, stdin_fd, keep_fds, stdout_to=subprocess.PIPE) -> Execution:
         workdir = tempfile.mkdtemp(prefix="code-unsafe-")
         for name, data in files.items():
             Path(workdir, name).write_bytes(data)
@@ -352,7 +355,7 @@ class Sandbox:
         argv = [self.python, "-I", "-S", "-c", HARNESS_SOURCE, mode, limits.harness_arg(),
                 *[workdir if a == "{workdir}" else a for a in args]]
         try:
-            proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=stdout_to, stderr=subprocess.PIPE,
                                     pass_fds=keep_fds, start_new_session=True, close_fds=True, cwd=workdir,
                                     env={"PATH": "/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8"})
         finally:

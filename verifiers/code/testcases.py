@@ -8,7 +8,8 @@ The project's own forms (a JSON string or the already-parsed value):
   may define helpers; if it defines `check`, it is called with the candidate's `entry_point`; names it uses but does
   not define call the candidate's functions of that name.
 Each may carry the per-problem judging keys `time_limit` (seconds), `memory_limit` (MB), `checker` (Python source,
-see `verifiers.code.checker`), `compare` ("tokens" | "lines"), `float_tol` and `case_insensitive`.
+see `verifiers.code.checker`), `interactor` (Python source, see `verifiers.code.interactive`), `compare` ("tokens"
+| "lines"), `float_tol` and `case_insensitive`.
 
 The datasets' own formats, read as they are on the Hub, are in `verifiers.code.formats`, whose `parse_tests` is
 the entry point (`tests_format` picks one; "auto" recognises them by their shape).
@@ -49,6 +50,8 @@ class TestSuite:
     """APPS/TACO call-based rule: an expected value wrapped in a one-element list also matches its element."""
     prelude: str = ""
     """Code run before the candidate's own (LeetCode's pre-imported names)."""
+    interactor: str = ""
+    """Python interactor source for interactive problems (`verifiers.code.interactive`)."""
     files: tuple[str, str] | None = None
     """(input file, output file) for problems that read and write files instead of stdin/stdout."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -106,6 +109,11 @@ def judging_keys(gold: dict) -> dict[str, Any]:
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
                 raise MalformedTests("tests_malformed", f"`{key}` must be a positive number")
             out[name] = kind(value)
+    interactor = gold.get("interactor") or ""
+    if not isinstance(interactor, str):
+        raise MalformedTests("tests_malformed", "`interactor` must be Python source")
+    if interactor:
+        out["interactor"] = checker_source(interactor)
     checker = gold.get("checker") or ""
     if not isinstance(checker, str):
         raise MalformedTests("tests_malformed", "`checker` must be Python source")
