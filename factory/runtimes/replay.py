@@ -4,9 +4,10 @@
 id are the samples of one prompt, numbered in input order. Each unit's completions are verified with the recipe's
 verifiers exactly as `factory generate` verifies them, and committed through the same callback.
 
-Parallel: `resources.verify_cpus * UNITS_PER_CPU` units are verified at once, each by a worker thread holding its
-own set of verifiers (verifiers need not be thread-safe), so many samples' tests are in flight together (costly
-verifiers such as `code` spend their time waiting on sandboxes, not holding the interpreter). Commits happen in the
+Parallel: `resources.verify_cpus` units are verified at once (`* UNITS_PER_CPU` when a verifier is costly, as
+`code` is: it spends its time waiting on sandboxes, not holding the interpreter), each by a worker thread holding
+its own set of verifiers (verifiers need not be thread-safe; math's run in children of their own), so many
+samples' tests are in flight together. Commits happen in the
 calling thread as units finish, in completion order (a unit's commit is self-contained, as with the Ray runtime).
 At most twice as many units as workers are read ahead of the commits.
 """
@@ -49,9 +50,11 @@ class ReplayRuntime(Runtime):
 
     def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn, state_dir: Path) -> None:
         self._recipe, self._run_info = recipe, run_info
-        self.workers = max(1, recipe.resources.verify_cpus) * UNITS_PER_CPU
-        for _ in range(self.workers):
-            verifiers = create_verifiers(recipe.verifiers)
+        first = create_verifiers(recipe.verifiers)
+        waits = any(getattr(v, "costly", False) for v in first)  # sandboxes: worth more units than CPUs
+        self.workers = max(1, recipe.resources.verify_cpus) * (UNITS_PER_CPU if waits else 1)
+        for index in range(self.workers):
+            verifiers = first if index == 0 else create_verifiers(recipe.verifiers)
             self._all_sets.append(verifiers)
             self._sets.put(verifiers)
 
