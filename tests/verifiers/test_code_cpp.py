@@ -15,7 +15,8 @@ pytestmark = pytest.mark.skipif(not have_compiler(), reason="g++ is installed by
 
 ADD = {"type": "stdio", "time_limit": 1, "memory_limit": 256,
        "cases": [{"input": "2 3\n", "output": "5\n"}, {"input": "1500000000 1500000000\n", "output": "3000000000\n"}]}
-GOOD = "#include <bits/stdc++.h>\nusing namespace std;\nint main() { long long a, b; cin >> a >> b; cout << a + b << '\\n'; }"
+GOOD = ("#include <bits/stdc++.h>\nusing namespace std;\n"
+        "int main() { long long a, b; cin >> a >> b; cout << a + b << '\\n'; }")
 
 
 def _completion(code: str, lang: str, index: int = 0) -> Completion:

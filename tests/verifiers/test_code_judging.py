@@ -153,7 +153,8 @@ def test_interactive_problems_run_against_their_interactor(verifier):
     tests = {"type": "stdio", "interactor": INTERACTOR, "cases": [{"input": "37\n", "output": "37\n"},
                                                                   {"input": "100\n", "output": "100\n"}]}
     assert _verdict(verifier, tests, SEARCH).accepted
-    linear = "for x in range(1, 101):\n    print('?', x, flush=True)\n    if input() == '=':\n        print('!', x)\n        break"
+    linear = ("for x in range(1, 101):\n    print('?', x, flush=True)\n    if input() == '=':\n"
+              "        print('!', x)\n        break")
     too_many = _verdict(verifier, tests, linear)
     assert too_many.reason == "wrong_output" and "too many queries" in too_many.details["tests"][0]["message"]
     guess = _verdict(verifier, tests, "print('!', 37, flush=True)")  # right for the first secret only

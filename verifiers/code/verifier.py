@@ -41,7 +41,7 @@ from verifiers.code.formats import FORMATS, parse_tests
 from verifiers.code.testcases import MalformedTests, TestSuite
 from verifiers.code.sandbox import Limits, Sandbox, SandboxReport, SandboxUnavailableError
 from verifiers.code.sandbox_check import preflight
-from verifiers.code.toolchain import compile_cpp, have_compiler
+from verifiers.code.toolchain import COMPILE_LIMITS, compile_cpp, have_compiler
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +153,7 @@ class CodeVerifier(Verifier):
                 jobs[slot] = self._executor().submit(self._run, code, suite, language)
         # Every job is bounded by its own deadline; this guard only matters if the sandbox itself misbehaves.
         budget = budget_s(plan(self.settings, suite), suite)
+        budget += COMPILE_LIMITS.wall_s if "cpp" in self.languages else 0.0
         guard = time.monotonic() + budget * (1 + len(jobs) / self.concurrency) + 60
         for slot, job in jobs.items():
             try:
