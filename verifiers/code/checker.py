@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from verifiers.code.outcomes import CHECKER_WALL_S
 from verifiers.code.pump import Pump
 from verifiers.code.sandbox import Limits, Sandbox
 
-CHECKER_WALL_S = 30.0
 CHECKER_LIMITS = Limits(wall_s=CHECKER_WALL_S, cpu_s=15, memory_mb=1024, max_processes=16)
 
 
