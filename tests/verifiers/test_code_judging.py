@@ -62,6 +62,10 @@ def test_stderr_is_drained_not_fatal_and_stdout_cap_follows_the_expected_size(ve
     assert _verdict(verifier, big, "print('x\\n' * (int(input()) - 1) + 'x')").accepted  # 400 KB > the 64 KB cap
     flood = _verdict(verifier, ECHO, "while True:\n    print('y' * 1000)")
     assert flood.reason == "output_limit"
+    function = {"type": "function", "fn_name": "f", "cases": [{"args": [2], "expected": 4}]}
+    chatty = "import sys\ndef f(x):\n    sys.stderr.write('trace ' * 40000)\n    return x * x"
+    assert _verdict(verifier, function, chatty).accepted  # stderr never fatal in any test form
+    assert _verdict(verifier, ["assert f(3) == 9"], chatty).accepted
 
 
 def test_dev_stdin_can_be_opened(verifier):

@@ -32,7 +32,7 @@ def run_function(sandbox, settings, source, suite, deadline) -> list[dict]:
     pump = Pump()
     replies = pump.read("replies", resp_r, settings.max_output_bytes)
     pump.read("stdout", execution.stdout, settings.max_output_bytes)
-    err = pump.read("stderr", execution.stderr, STDERR_CAP)
+    err = pump.read("stderr", execution.stderr, STDERR_CAP, fatal=False)
     results: list[dict] = []
     pending = None  # (index, started, still in time) of a case that got no reply
     try:
@@ -122,7 +122,7 @@ def run_assert(sandbox, settings, source, suite, deadline) -> dict:
     pump = Pump()
     report = pump.read("result", result_r, 1 << 16, fatal=False)
     pump.read("stdout", candidate.stdout, settings.max_output_bytes)
-    cand_err = pump.read("stderr", candidate.stderr, STDERR_CAP)
+    cand_err = pump.read("stderr", candidate.stderr, STDERR_CAP, fatal=False)
     pump.read("checker stdout", checker.stdout, 1 << 16, fatal=False)
     check_err = pump.read("checker stderr", checker.stderr, 1 << 16, fatal=False)
     finished = pump.run(lambda: report.eof, started + limits.wall_s)
