@@ -166,3 +166,15 @@ def test_interactive_problems_run_against_their_interactor(verifier):
         ["passed", "wrong_output"]
     deadlock = _verdict(verifier, {**tests, "time_limit": 1}, "input()")  # both sides wait for the other
     assert deadlock.reason == "timeout"
+
+
+def test_in_place_functions_are_judged_on_their_argument(verifier):
+    tests = {"type": "function", "fn_name": "moveZeroes",
+             "cases": [{"args": [[0, 1, 0, 3, 12]], "expected": [1, 3, 12, 0, 0]}, {"args": [[0]], "expected": [0]}]}
+    in_place = ("class Solution:\n    def moveZeroes(self, nums: List[int]) -> None:\n"
+                "        nums[:] = [x for x in nums if x] + [0] * nums.count(0)")
+    assert _verdict(verifier, tests, "from typing import List\n" + in_place).accepted
+    untouched = "def moveZeroes(nums):\n    sorted(nums)"
+    assert _verdict(verifier, tests, untouched).reason == "wrong_output"
+    returned = "def moveZeroes(nums):\n    return [x for x in nums if x] + [0] * nums.count(0)"
+    assert _verdict(verifier, tests, returned).accepted

@@ -209,13 +209,20 @@ def _reply_value(value):
         return dumps(["obj", number, type(value).__name__])
 
 
-def _call(target, args, kwargs):
+def _call(target, args, kwargs, inplace=False):
+    """Call and encode the reply. `inplace`: a function that returned None after changing its first argument (a
+    list or dict: LeetCode's "modify nums in-place") also reports that argument, ["ok", None, argument]."""
     try:
         value = target(*args, **kwargs)
     except MemoryError:
         os._exit(MEMORY_EXIT)
     except BaseException as exc:  # noqa: BLE001 - SystemExit from a call is a failure, not an exit
         return dumps(["raised", type(exc).__name__, str(exc)[:300]])
+    if inplace and value is None and args and type(args[0]) in (list, dict):
+        try:
+            return dumps(["ok", None, to_wire(args[0])])
+        except (WireError, ValueError, RecursionError):
+            pass
     return _reply_value(value)
 
 
@@ -257,7 +264,7 @@ def _serve_one(module, message):
     target = _resolve(module, name)
     if target is None:
         return dumps(["missing", name])
-    return _call(target, args, kwargs)
+    return _call(target, args, kwargs, inplace=True)
 
 
 def run_serve(workdir, req_fd, resp_fd):
@@ -347,7 +354,7 @@ def _request(message, name="?", counts=True):
         tag = reply[0]
     except (WireError, TypeError, IndexError, KeyError):
         raise CandidateDied("the candidate sent a malformed reply") from None
-    if tag == "ok" and len(reply) == 2:
+    if tag == "ok" and len(reply) in (2, 3):  # a third element: the argument an in-place function changed
         return reply[1]
     if tag == "obj" and len(reply) == 3 and type(reply[1]) is int:
         return _Handle(reply[1], str(reply[2]))
