@@ -178,3 +178,16 @@ def test_in_place_functions_are_judged_on_their_argument(verifier):
     assert _verdict(verifier, tests, untouched).reason == "wrong_output"
     returned = "def moveZeroes(nums):\n    return [x for x in nums if x] + [0] * nums.count(0)"
     assert _verdict(verifier, tests, returned).accepted
+
+
+def test_design_problems_call_methods_on_one_instance(verifier):
+    tests = {"type": "function", "fn_name": "MinStack", "cases": [
+        {"methods": ["MinStack", "push", "push", "getMin", "pop", "getMin"], "args": [[], [3], [1], [], [], []],
+         "expected": [None, None, None, 1, None, 3]}]}
+    good = ("class MinStack:\n    def __init__(self):\n        self.s = []\n    def push(self, x):\n"
+            "        self.s.append(x)\n    def pop(self):\n        self.s.pop()\n    def getMin(self):\n"
+            "        return min(self.s)")
+    assert _verdict(verifier, tests, good).accepted
+    assert _verdict(verifier, tests, good.replace("min(self.s)", "self.s[0]")).reason == "wrong_output"
+    broken = _verdict(verifier, tests, good.replace("self.s.pop()", "self.t.pop()"))
+    assert broken.reason == "runtime_error" and "call 4 (pop)" in broken.details["tests"][0]["message"]

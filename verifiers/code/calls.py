@@ -24,8 +24,8 @@ def run_function(sandbox, settings, source, suite, deadline) -> list[dict]:
     began = time.monotonic()
     try:
         execution = sandbox.start("serve", ["{workdir}", str(req_r), str(resp_w)],
-                                  limits_for(settings, deadline - began, deadline - began), files=files_for(source, suite),
-                                  keep_fds=(req_r, resp_w))
+                                  limits_for(settings, deadline - began, deadline - began),
+                                  files=files_for(source, suite), keep_fds=(req_r, resp_w))
     finally:
         os.close(req_r)
         os.close(resp_w)
@@ -35,18 +35,32 @@ def run_function(sandbox, settings, source, suite, deadline) -> list[dict]:
     err = pump.read("stderr", execution.stderr, STDERR_CAP, fatal=False)
     results: list[dict] = []
     pending = None  # (index, started, still in time) of a case that got no reply
+    consumed = 0  # reply lines read so far (a design case sends several requests)
+
+    def ask(message: list, until: float) -> tuple[bytes | None, bool]:
+        nonlocal consumed
+        pump.write(req_w, dumps(message))
+        in_time = pump.run(lambda: replies.data.count(b"\n") > consumed or replies.eof, until)
+        lines = replies.lines()
+        if len(lines) <= consumed:
+            return None, in_time
+        consumed += 1
+        return lines[consumed - 1], in_time
+
     try:
         for index, case in enumerate(suite.cases):
             started = time.monotonic()
-            pump.write(req_w, dumps([suite.fn_name, to_wire(case["args"]), to_wire(case["kwargs"])]))
             allowance = 2 * settings.timeout_s + (STARTUP_S if index == 0 else 0.0)
-            in_time = pump.run(lambda: replies.data.count(b"\n") > index or replies.eof,
-                               min(started + allowance, deadline))
-            lines = replies.lines()
-            if len(lines) <= index:
+            until = min(started + allowance, deadline)
+            if "calls" in case:
+                judged, in_time = _design_case(ask, suite.fn_name, case, index, started, until)
+            else:
+                line, in_time = ask([suite.fn_name, to_wire(case["args"]), to_wire(case["kwargs"])], until)
+                judged = None if line is None else _judge_reply(index, line, case["expected"], started, suite.unwrap)
+            if judged is None:
                 pending = (index, started, in_time)
                 break
-            results.append(_judge_reply(index, lines[index], case["expected"], started, suite.unwrap))
+            results.append(judged)
             if results[-1]["status"] != "passed" and settings.stop_on_first_failure:
                 break
     finally:
@@ -68,6 +82,37 @@ def run_function(sandbox, settings, source, suite, deadline) -> list[dict]:
             results.append(result(index, exit_reason(status, err, execution), started,
                                    f"the program ended (status {status}): {tail(err)}"))
     return not_run(results, len(suite.cases))
+
+
+def _design_case(ask, class_name: str, case: dict, index: int, started: float, until: float):
+    """A design problem: construct `class_name(*args)`, call its methods in order on that instance (it stays in the
+    candidate's sandbox), and compare the list of results (None for the constructor) with the expected list."""
+    line, in_time = ask([case.get("class", class_name), to_wire(case["args"]), to_wire({})], until)
+    if line is None:
+        return None, in_time
+    try:
+        reply = loads(line)
+    except WireError:
+        return result(index, "wrong_output", started, "malformed reply"), True
+    if reply[:1] != ["obj"] or len(reply) != 3:
+        return _judge_reply(index, line, object(), started), True  # the constructor failed or returned plain data
+    handle, got = reply[1], [None]
+    for number, (method, args) in enumerate(case["calls"], start=1):
+        line, in_time = ask(["$method", handle, method, to_wire(args), to_wire({})], until)
+        if line is None:
+            return None, in_time
+        try:
+            reply = loads(line)
+        except WireError:
+            return result(index, "wrong_output", started, "malformed reply"), True
+        if reply[:1] != ["ok"]:
+            judged = _judge_reply(index, line, object(), started)
+            judged["message"] = f"call {number} ({method}): " + judged.get("message", "")
+            return judged, True
+        got.append(reply[1])
+    ok = values_match(got, case["expected"])
+    return result(index, "passed" if ok else "wrong_output", started,
+                  "" if ok else "a call returned a different value"), True
 
 
 def _judge_reply(index: int, line: bytes, expected, started: float, unwrap: bool = False) -> dict:

@@ -4,6 +4,9 @@
 The project's own forms (a JSON string or the already-parsed value):
 - `{"type": "stdio", "cases": [{"input": "...", "output": "..."}, ...]}`;
 - `{"type": "function", "fn_name": "f", "cases": [{"args": [...], "expected": ...}, ...]}` (optional `"kwargs"`);
+  a design problem (a sequence of method calls on one instance) names its class as `fn_name` and gives cases in
+  LeetCode's layout, `{"methods": ["MinStack", "push", "getMin"], "args": [[], [1], []], "expected": [null, null,
+  1]}`;
 - `{"type": "assert", "entry_point": "f", "code": "def check(candidate): ..."}`: `code` runs in its own process and
   may define helpers; if it defines `check`, it is called with the candidate's `entry_point`; names it uses but does
   not define call the candidate's functions of that name.
@@ -150,7 +153,23 @@ def stdio_case(index: int, case: Any) -> dict[str, Any]:
     return {"input": got_in, "output": got_out}
 
 
+def design_case(index: int, case: Any) -> dict[str, Any]:
+    """A design problem's case, LeetCode's layout: {"methods": ["MinStack", "push", ...], "args": [[], [1], ...],
+    "expected": [null, null, ...]} (the first method is the constructor)."""
+    methods, args, expected = (case.get(k) for k in ("methods", "args", "expected")) if isinstance(case, dict) else (
+        None, None, None)
+    if not (isinstance(methods, list) and isinstance(args, list) and isinstance(expected, list) and methods
+            and len(methods) == len(args) == len(expected) and all(isinstance(a, list) for a in args)
+            and all(isinstance(m, str) and m.isidentifier() for m in methods)):
+        raise MalformedTests("tests_malformed", f"design case {index} needs `methods`, `args` (lists of arguments) "
+                                                "and `expected`, all of one length")
+    return {"args": args[0], "kwargs": {}, "calls": list(zip(methods[1:], args[1:])), "expected": expected,
+            "class": methods[0]}
+
+
 def function_case(index: int, case: Any) -> dict[str, Any]:
+    if isinstance(case, dict) and "methods" in case:
+        return design_case(index, case)
     if not isinstance(case, dict) or not isinstance(case.get("args"), list) or "expected" not in case:
         raise MalformedTests("tests_malformed", f"function case {index} needs an `args` list and `expected`")
     kwargs = case.get("kwargs") or {}
