@@ -4,6 +4,10 @@ checks, and the failing test's heads in the details."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from tests.verifiers.code_helpers import completion, prompt, verifier_kwargs
@@ -34,6 +38,18 @@ def test_the_problems_own_time_limit_applies(verifier):
     limited = _verdict(verifier, {**ECHO, "time_limit": 1, "memory_limit": 100}, spin)
     assert (limited.status, limited.reason) == ("rejected", "timeout")
     assert limited.details["time_limit_s"] == 1.0 and limited.details["memory_mb"] == 100
+
+
+def test_the_cpu_limit_stops_a_program_at_the_limit_not_a_second_later(verifier):
+    # The harness is the sandbox's pid 1, which ignores SIGXCPU: the hard limit is the one that stops it, so it must
+    # be the limit itself (with soft + 1, a 1.6 s loop passed a 1 s problem).
+    probe = ("import resource, sys\nsys.path.insert(0, 'verifiers/code')\nimport harness\n"
+             "harness._set_limits('cpu=3,nofile=64')\nprint(*resource.getrlimit(resource.RLIMIT_CPU))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.split() == ["3", "3"]
+    spin = "import time\nwhile time.process_time() < 1.6:\n    pass\nprint(input())"
+    assert _verdict(verifier, {**ECHO, "time_limit": 1}, spin).reason == "timeout"
 
 
 def test_python_time_factor_scales_the_problems_limit():

@@ -120,9 +120,9 @@ def _set_limits(spec):
     for item in filter(None, spec.split(",")):
         key, value = item.split("=")
         soft = int(value)
-        # CPU: SIGXCPU at the soft limit, SIGKILL one second later if the program catches it.
-        hard = soft + 1 if key == "cpu" else soft
-        resource.setrlimit(names[key], (soft, hard))
+        # CPU too: hard = soft, so the kernel's SIGKILL comes at the limit itself. The harness is the sandbox's pid 1,
+        # which ignores SIGXCPU; with a hard limit one second later, a Python program got a free extra second.
+        resource.setrlimit(names[key], (soft, soft))
 
 
 class _Quitter:

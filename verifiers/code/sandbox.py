@@ -7,7 +7,7 @@ Every execution is a fresh `bwrap` process tree. What each one gets, and so what
   else outside; nested user namespaces are disabled. The harness is pid 1 of its pid namespace (`--as-pid-1`,
   so bwrap itself reaps it and no zombie is left to the host's init): when it exits, the kernel kills every
   other process of the sandbox. As pid 1 it ignores signals it has no handler for, SIGXCPU included; the CPU
-  limit still stops its children, and the wall clock stops it.
+  limit's hard SIGKILL (set equal to the soft limit) still stops it, and the wall clock stops everything.
 - Filesystem: an empty tmpfs root with /usr (and the interpreter's prefix, if elsewhere) bound read-only, a
   private /proc, /dev/null|zero|full|random|urandom, and a private, size-capped tmpfs /tmp as the working folder
   and only writable place. The program's code arrives through a memfd, so nothing is written to the host's disk,
@@ -82,7 +82,8 @@ class Limits:
     wall_s: float = 10.0
     """Wall-clock seconds before the whole sandbox is killed (start-up included)."""
     cpu_s: int = 10
-    """CPU seconds per process (RLIMIT_CPU; SIGXCPU, then SIGKILL one second later)."""
+    """CPU seconds per process (RLIMIT_CPU, soft = hard: the kernel's SIGKILL at the limit, which reaches the
+    sandbox's pid 1 too)."""
     memory_mb: int = 512
     """Address space per process (RLIMIT_AS)."""
     max_processes: int = 32
