@@ -52,9 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     if "gpu" not in extras:
         subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "uninstall", "-y", *MISMATCHED], check=False,
                        stdout=subprocess.DEVNULL)
-    # bubblewrap: the code sandbox; chromium + its driver: the test that opens the HTML report in a real browser.
-    wanted = {"bubblewrap": "bwrap"} | ({"chromium": "chromium", "chromium-driver": "chromedriver"}
-                                        if "test" in extras else {})
+    # bubblewrap: the code sandbox; g++: C++17 solutions (code recipes); chromium + its driver: the test that opens
+    # the HTML report in a real browser.
+    wanted = {"bubblewrap": "bwrap", "g++": "g++"} | ({"chromium": "chromium", "chromium-driver": "chromedriver"}
+                                                      if "test" in extras else {})
     missing = [package for package, tool in wanted.items() if shutil.which(tool) is None]
     if not args.no_system_packages and missing:
         if os.geteuid() == 0 and shutil.which("apt-get"):

@@ -4,7 +4,9 @@
 
 Prints, as medians over `--repeats` batches:
 - executions/s of the code verifier (one stdio test per program, end to end: extraction, sandbox, comparison)
-  for trivial programs and for CPU-heavy ones (about 0.3 s of CPU each), at each concurrency;
+  for trivial programs and for CPU-heavy ones (about 0.3 s of CPU each), at each concurrency, and executions per
+  core: per CPU-second spent by the verifier and its sandboxes (getrusage of this process and its children), the
+  figure that does not depend on how loaded a shared machine is;
 - the cost of one sandboxed execution split into: sandbox set-up (bwrap: namespaces, mounts, until the program's
   pid 1 is known), interpreter start (python start-up and harness, until the program's first line), run time (the
   program itself), and teardown (program end to the sandbox fully reaped); the same for `unsafe_no_sandbox` (plain
@@ -33,20 +35,28 @@ def _verifier(concurrency: int, unsafe: bool = False):
     return CodeVerifier(timeout_s=10, memory_mb=512, concurrency=concurrency, unsafe_no_sandbox=unsafe)
 
 
-def _throughput(program: str, programs: int, repeats: int, concurrency: int) -> tuple[float, int]:
+def _cpu_seconds() -> float:
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _throughput(program: str, programs: int, repeats: int, concurrency: int) -> tuple[float, float, int]:
     from verifiers.types import Completion, Prompt
 
     tests = {"type": "stdio", "cases": [{"input": "2 3\n", "output": "5\n"}]}
     prompt = Prompt("bench", (), "add", tests)
     batch = [Completion("bench", i, f"<think>\nok\n</think>\n```python\n{program}\n```") for i in range(programs)]
-    rates, accepted = [], 0
+    rates, per_core, accepted = [], [], 0
     with _verifier(concurrency) as verifier:
         for _ in range(repeats):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), _cpu_seconds()
             verdicts = verifier.verify_batch(prompt, batch)
             rates.append(programs / (time.perf_counter() - started))
+            per_core.append(programs / max(1e-9, _cpu_seconds() - cpu))
             accepted = sum(v.accepted for v in verdicts)
-    return statistics.median(rates), accepted
+    return statistics.median(rates), statistics.median(per_core), accepted
 
 
 def _phases(runs: int, unsafe: bool, program: str = PHASES) -> dict[str, float]:
@@ -92,9 +102,9 @@ def main() -> None:
           f"{args.programs})")
     for label, program in (("trivial", TRIVIAL), ("cpu-heavy", HEAVY)):
         for concurrency in args.concurrency:
-            rate, accepted = _throughput(program, args.programs, args.repeats, concurrency)
-            print(f"  {label:9s} concurrency {concurrency}: {rate:7.1f} executions/s  "
-                  f"({accepted}/{args.programs} accepted in the last batch)")
+            rate, per_core, accepted = _throughput(program, args.programs, args.repeats, concurrency)
+            print(f"  {label:9s} concurrency {concurrency}: {rate:7.1f} executions/s, {per_core:6.1f} per core "
+                  f"(per CPU-second)  ({accepted}/{args.programs} accepted in the last batch)")
     print(f"\ncost of one execution, ms (median of {args.phase_runs}): setup | interpreter | run | teardown | total")
     for label, unsafe, program in (("trivial, sandboxed", False, PHASES), ("trivial, unsafe", True, PHASES),
                                    ("cpu-heavy, sandboxed", False, PHASES_HEAVY)):

@@ -1,20 +1,33 @@
 """The replay runtime: traces made elsewhere (an API teacher, an old run) verified in this process.
 
-`factory verify` reads rows that carry the prompt columns and a `completion`; rows sharing an id are the samples of
-one prompt, numbered in input order. Each unit's completions are verified with the recipe's verifiers exactly as
-`factory generate` verifies them, and committed through the same callback.
+`factory verify` and `factory curate` read rows that carry the prompt columns and a `completion`; rows sharing an
+id are the samples of one prompt, numbered in input order. Each unit's completions are verified with the recipe's
+verifiers exactly as `factory generate` verifies them, and committed through the same callback.
+
+Parallel: `resources.verify_cpus` units are verified at once (`* UNITS_PER_CPU` when a verifier is costly, as
+`code` is: it spends its time waiting on sandboxes, not holding the interpreter), each by a worker thread holding
+its own set of verifiers (verifiers need not be thread-safe; math's run in children of their own), so many
+samples' tests are in flight together. Commits happen in the
+calling thread as units finish, in completion order (a unit's commit is self-contained, as with the Ray runtime).
+At most twice as many units as workers are read ahead of the commits.
 """
 
 from __future__ import annotations
 
+import queue
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Iterable
 
 from factory.recipe import Recipe
 from factory.prompts.unit_stream import WorkUnit
 from factory.runtimes.base import CommitFn, EventFn, Runtime
-from factory.verification.verify import create_verifiers, verify_unit
+from factory.verification.verify import UnitResult, create_verifiers, verify_unit
+
+UNITS_PER_CPU = 4
+"""Units verified at once per verification CPU: a sandbox spends much of its life starting and stopping (namespaces,
+cgroups, reaping), so more units than CPUs keep the cores busy (measured by factory.bench.code_verify)."""
 
 
 class ReplayRuntime(Runtime):
@@ -23,9 +36,11 @@ class ReplayRuntime(Runtime):
 
     def __init__(self, model: str = "external") -> None:
         self.model = model
-        self._verifiers: list[Any] = []
+        self._sets: queue.SimpleQueue[list[Any]] = queue.SimpleQueue()
+        self._all_sets: list[list[Any]] = []
         self._recipe: Recipe | None = None
         self._run_info: dict[str, Any] = {}
+        self.workers = 1
 
     def model_name(self, recipe: Recipe) -> str:
         return self.model
@@ -35,20 +50,56 @@ class ReplayRuntime(Runtime):
 
     def open(self, recipe: Recipe, run_info: dict[str, Any], event: EventFn, state_dir: Path) -> None:
         self._recipe, self._run_info = recipe, run_info
-        self._verifiers = create_verifiers(recipe.verifiers)
+        first = create_verifiers(recipe.verifiers)
+        waits = any(getattr(v, "costly", False) for v in first)  # sandboxes: worth more units than CPUs
+        self.workers = max(1, recipe.resources.verify_cpus) * (UNITS_PER_CPU if waits else 1)
+        for index in range(self.workers):
+            verifiers = first if index == 0 else create_verifiers(recipe.verifiers)
+            self._all_sets.append(verifiers)
+            self._sets.put(verifiers)
+
+    def _verify(self, item: WorkUnit) -> tuple[int, UnitResult, dict[str, float]]:
+        assert self._recipe is not None
+        prompts = item.prompts
+        completions = [c for p in prompts for c in item.completions.get(p.prompt_id, [])]
+        verifiers = self._sets.get()
+        try:
+            started = time.monotonic()
+            result = verify_unit(verifiers, prompts, completions, selection=self._recipe.selection,
+                                 keep_rejected=self._recipe.output.keep_rejected, run_info=self._run_info,
+                                 pairs=self._recipe.output.pairs)
+            return item.number, result, {"verify": round(time.monotonic() - started, 3)}
+        finally:
+            self._sets.put(verifiers)
 
     def run(self, work: Iterable[WorkUnit], commit: CommitFn) -> None:
         assert self._recipe is not None, "open() first"
-        for item in work:
-            unit, prompts = item.number, item.prompts
-            completions = [c for p in prompts for c in item.completions.get(p.prompt_id, [])]
-            started = time.monotonic()
-            result = verify_unit(self._verifiers, prompts, completions, selection=self._recipe.selection,
-                                 keep_rejected=self._recipe.output.keep_rejected, run_info=self._run_info,
-                                 pairs=self._recipe.output.pairs)
-            commit(unit, result, {"verify": round(time.monotonic() - started, 3)})
+        in_flight: set[Future] = set()
+
+        def commit_done(block: bool) -> None:
+            nonlocal in_flight
+            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED) if block else (
+                {f for f in in_flight if f.done()}, {f for f in in_flight if not f.done()})
+            for future in done:
+                commit(*future.result())
+
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="verify") as pool:
+            try:
+                for item in work:
+                    while len(in_flight) >= 2 * self.workers:
+                        commit_done(block=True)
+                    in_flight.add(pool.submit(self._verify, item))
+                    commit_done(block=False)
+                while in_flight:
+                    commit_done(block=True)
+            except BaseException:
+                for future in in_flight:
+                    future.cancel()
+                raise
 
     def close(self) -> None:
-        for verifier in self._verifiers:
-            verifier.close()
-        self._verifiers = []
+        for verifiers in self._all_sets:
+            for verifier in verifiers:
+                verifier.close()
+        self._all_sets = []
+        self._sets = queue.SimpleQueue()

@@ -202,3 +202,26 @@ def test_sigterm_stops_generate_cleanly_and_the_rerun_is_exact(full_run, tmp_pat
     code, events, err = finish(start_run(out))
     assert code == 0, err[-3000:]
     assert sorted(row_ids(out)) == reference
+
+
+def test_generate_from_a_hub_style_source_in_bar_mode(tmp_path):
+    """The headline path: a source whose length is not known up front (what every Hub dataset is: here a local
+    dataset folder read through `datasets.load_dataset`, no network) in the default mode, with the progress bar.
+    It crashed right after Ray started (`bool()` of a tqdm bar without a total)."""
+    from tests.conftest import ARITH_TEST, TINY_TEACHER
+
+    hub = tmp_path / "arith-hub"
+    hub.mkdir()
+    (hub / "train.jsonl").write_text("".join(ARITH_TEST.read_text().splitlines(keepends=True)[:6]))
+    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "factory.cli", "generate", "--recipe", "tiny", "--model",
+                           str(TINY_TEACHER), "--set", f"prompts.hub_id={hub}", "--set", "prompts.path=null",
+                           "--n", "2", "--limit", "4", "--set", "output.prompts_per_shard=2", "--out", str(out)],
+                          capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "generate:" in proc.stderr and "TypeError" not in proc.stderr  # the bar, labelled, without a total
+    assert "4prompt" in proc.stderr.replace(" ", "") or "4 prompt" in proc.stderr
+    accepted_and_rejected = load_dataset(str(out))
+    ids = {r["prompt_id"] for split in accepted_and_rejected.values() for r in split}
+    assert len(ids) == 4 and sum(split.num_rows for split in accepted_and_rejected.values()) == 8

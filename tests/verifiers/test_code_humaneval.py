@@ -98,4 +98,9 @@ def test_hub_native_form_uses_entry_point_column_and_prompt_helpers(verifier):
     verdicts = verifier.verify_batch(native, [completion(good, 0), completion(bad, 1)])
     assert [v.status for v in verdicts] == ["accepted", "rejected"]
     assert verifier.check_gold(native) is None
-    assert verifier.check_gold(prompt(row["test"], problem=row["prompt"])) == "tests_malformed"  # no entry_point
+    # Without the entry_point column (no --set keep_columns), the prompt's last function is the entry point.
+    inferred = prompt(row["test"], row["task_id"], problem=row["prompt"])
+    assert verifier.check_gold(inferred) is None
+    assert [v.status for v in verifier.verify_batch(inferred, [completion(good, 0), completion(bad, 1)])] == \
+        ["accepted", "rejected"]
+    assert verifier.check_gold(prompt(row["test"], problem="Write the function.")) == "tests_malformed"

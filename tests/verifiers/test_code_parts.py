@@ -7,10 +7,11 @@ import json
 import pytest
 
 from tests.verifiers.code_helpers import prompt
-from verifiers.code.compare import stdout_matches, values_match
+from verifiers.code.compare import Comparison, apps_values_match, stdout_matches, values_match
 from verifiers.code.extract import extract_code
 from verifiers.code.harness import WireError, dumps, loads, to_wire
-from verifiers.code.testcases import MalformedTests, parse_tests
+from verifiers.code.formats import parse_tests
+from verifiers.code.testcases import MalformedTests
 
 
 @pytest.mark.parametrize("answer,code", [
@@ -33,20 +34,44 @@ def test_extract_code(answer, code):
     ("5\n", "5\n", True),
     ("5   \n\n\n", "5", True),  # trailing whitespace and trailing empty lines
     ("a b\r\nc\r\n", "a b\nc\n", True),
-    ("5\n6\n", "5\n", False),  # expected lines plus an extra one
-    ("5\n", "5\n6\n", False),  # only the first expected line
+    ("5\n6\n", "5\n", False),  # expected tokens plus an extra one
+    ("5\n", "5\n6\n", False),  # only the first expected token
+    ("1 2 3\n", "1\n2\n3\n", True),  # judges compare tokens: several answers on one line
+    ("1\n\n2\n", "1\n2\n", True),  # blank lines between answers
+    ("hello  world\n", "hello world\n", True),
     ("0.3333333\n", "0.333333333\n", True),  # decimals: tolerance
     ("0.34\n", "0.333333333\n", False),
-    ("1 2.0000001 3\n", "1 2 3\n", True),
+    ("Case #1: 0.500000001\n", "Case #1: 0.5\n", True),  # extra decimals inside a text line
+    ("1 2.0000001 3\n", "1 2 3\n", False),  # an expected integer needs an integer
+    ("5.0\n", "5\n", False),
+    ("3e+17\n", "300000000000000003\n", False),  # a float token never equals an integer token
+    ("300000000000000003\n", "3e+17\n", True),  # an expected float: tolerance, an integer is a number
     ("1000000000000000001\n", "1000000000000000000\n", False),  # integers compare exactly
-    ("YES\n", "yes\n", False),
-    (" 5\n", "5\n", True),  # numeric line: token comparison
-    ("hello  world\n", "hello world\n", False),  # text lines compare exactly (after rstrip)
+    ("007\n", "7\n", True),  # the same integer value
+    ("YES\n", "yes\n", False),  # case matters unless the problem says otherwise
+    ("nan\n", "0.5\n", False),
+    ("inf\n", "1e308\n", False),
     ("", "", True),
     ("nan\n", "nan\n", True),
+    ("1e-7\n", "0.0\n", True),  # absolute tolerance near zero
+    ("1000001.5\n", "1000000.5\n", True),  # relative tolerance on large values
+    ("1000011.5\n", "1000000.5\n", False),
 ])
 def test_stdout_matches(got, expected, ok):
     assert stdout_matches(got, expected)[0] is ok
+
+
+def test_stdout_comparison_options():
+    anycase = Comparison(case_insensitive=True)
+    assert stdout_matches("YES\nno\n", "yes\nNO\n", anycase)[0]
+    assert not stdout_matches("YES\n", "NO\n", anycase)[0]
+    lines = Comparison(mode="lines")
+    assert stdout_matches("1 2\n3  \n\n", "1 2\n3\n", lines)[0]
+    assert not stdout_matches("1 2 3\n", "1 2\n3\n", lines)[0]  # the layout is part of the answer
+    loose = Comparison(float_tol=1e-2)
+    assert stdout_matches("3.14\n", "3.14159\n", loose)[0] and not stdout_matches("3.14\n", "3.14159\n")[0]
+    ok, why = stdout_matches("1 2 4\n", "1 2 3\n")
+    assert not ok and "token 3" in why and "'4'" in why
 
 
 @pytest.mark.parametrize("got,expected,ok", [
@@ -123,3 +148,20 @@ def test_humaneval_native_form_needs_entry_point_and_runs_prompt_helpers():
     assert suite.check_code.startswith(problem) and suite.check_code.endswith(test.strip())
     prose = parse_tests(prompt(test, problem="Write f, which adds one.", entry_point="f"))
     assert prose.check_code.strip() == test.strip()  # prose problems are not run
+    inferred = parse_tests(prompt(test, problem=problem))  # no entry_point column: the prompt's last function
+    assert inferred.entry_point == "f"
+    with pytest.raises(MalformedTests) as info:
+        parse_tests(prompt(test, problem="Write f, which adds one."))
+    assert info.value.reason == "tests_malformed"
+
+
+@pytest.mark.parametrize("got,expected,ok", [
+    ([1, 2], [[1, 2]], True),  # APPS wraps call-based outputs in a list
+    ((1, 2), [[1, 2]], True),
+    ([1, 2], [1, 2], True),
+    (3, [3], True),
+    (1, [1, 2], False),  # only a one-element wrapper is unwrapped
+    ([[1, 2]], [1, 2], False),
+])
+def test_apps_values_match(got, expected, ok):
+    assert apps_values_match(got, expected) is ok

@@ -7,7 +7,7 @@ Every execution is a fresh `bwrap` process tree. What each one gets, and so what
   else outside; nested user namespaces are disabled. The harness is pid 1 of its pid namespace (`--as-pid-1`,
   so bwrap itself reaps it and no zombie is left to the host's init): when it exits, the kernel kills every
   other process of the sandbox. As pid 1 it ignores signals it has no handler for, SIGXCPU included; the CPU
-  limit still stops its children, and the wall clock stops it.
+  limit's hard SIGKILL (set equal to the soft limit) still stops it, and the wall clock stops everything.
 - Filesystem: an empty tmpfs root with /usr (and the interpreter's prefix, if elsewhere) bound read-only, a
   private /proc, /dev/null|zero|full|random|urandom, and a private, size-capped tmpfs /tmp as the working folder
   and only writable place. The program's code arrives through a memfd, so nothing is written to the host's disk,
@@ -63,6 +63,10 @@ from verifiers.code.cgroup import Cgroup, CgroupLimiter
 logger = logging.getLogger(__name__)
 
 HARNESS_SOURCE = (Path(__file__).with_name("harness.py")).read_text(encoding="utf-8")
+HARNESS_PATH = "/.harness"
+"""Where the harness's bytecode sits in the sandbox (read-only; compiled once per Sandbox by the sandbox's own
+interpreter, since compiling the source at every start cost about a quarter of a trivial execution)."""
+_BOOTSTRAP = "import marshal;exec(marshal.loads(open(%r,'rb').read()))"
 SANDBOX_WORKDIR = "/tmp"
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
@@ -78,7 +82,8 @@ class Limits:
     wall_s: float = 10.0
     """Wall-clock seconds before the whole sandbox is killed (start-up included)."""
     cpu_s: int = 10
-    """CPU seconds per process (RLIMIT_CPU; SIGXCPU, then SIGKILL one second later)."""
+    """CPU seconds per process (RLIMIT_CPU, soft = hard: the kernel's SIGKILL at the limit, which reaches the
+    sandbox's pid 1 too)."""
     memory_mb: int = 512
     """Address space per process (RLIMIT_AS)."""
     max_processes: int = 32
@@ -225,6 +230,9 @@ class Execution:
 class Sandbox:
     """Starts executions of the harness (`verifiers.code.harness`) in fresh sandboxes."""
 
+    EXECUTABLES = frozenset({"main"})
+    """Working-folder files made executable (a compiled program)."""
+
     def __init__(self, *, python: str | None = None, sandbox_uid: int = 65534, tmpfs_mb: int = 64,
                  unsafe_no_sandbox: bool = False, bwrap: str = "bwrap", use_cgroup: bool = True):
         self.python = python or default_python()
@@ -237,11 +245,14 @@ class Sandbox:
         self._live: set[Execution] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self.harness_code = _compile_harness(self.python)
 
     # -- launching ------------------------------------------------------------------------------------------------
 
-    def bwrap_argv(self, files: dict[str, int], info_w: int | None = None, block_r: int | None = None) -> list[str]:
-        """The command line up to (not including) `--` and the program."""
+    def bwrap_argv(self, files: dict[str, int], info_w: int | None = None, block_r: int | None = None,
+                   binds: tuple[tuple[str, str], ...] = ()) -> list[str]:
+        """The command line up to (not including) `--` and the program. `binds`: (host path, sandbox path) pairs
+        bound read-only (pytest's packages for pytest-style tests)."""
         argv = [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
                 "--new-session", "--as-pid-1", "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
         for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -252,11 +263,19 @@ class Sandbox:
         prefix = os.path.dirname(os.path.dirname(os.path.realpath(self.python)))
         if not prefix.startswith("/usr"):
             argv += ["--ro-bind", prefix, prefix]
+        for source, target in binds:
+            argv += ["--ro-bind", source, target]
         argv += ["--proc", "/proc"]
         for device in _DEVICES:
             argv += ["--dev-bind", device, device]
+        # /dev/stdin and friends, as programs (and C++ freopen idioms) expect them; they lead to the sandbox's own fds.
+        argv += ["--symlink", "/proc/self/fd", "/dev/fd"]
+        for number, name in enumerate(("stdin", "stdout", "stderr")):
+            argv += ["--symlink", f"/proc/self/fd/{number}", f"/dev/{name}"]
         argv += ["--size", str(self.tmpfs_mb << 20), "--tmpfs", SANDBOX_WORKDIR]
         for name, fd in files.items():
+            if name in self.EXECUTABLES:
+                argv += ["--perms", "0755"]
             argv += ["--file", str(fd), f"{SANDBOX_WORKDIR}/{name}"]
         argv += ["--remount-ro", "/", "--chdir", SANDBOX_WORKDIR, "--clearenv",
                  "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", SANDBOX_WORKDIR,
@@ -269,30 +288,44 @@ class Sandbox:
         return argv
 
     def start(self, mode: str, args: list[str], limits: Limits, *, files: dict[str, bytes],
-              stdin: bytes | None = None, keep_fds: tuple[int, ...] = ()) -> Execution:
+              stdin: bytes | None = None, keep_fds: tuple[int, ...] = (),
+              binds: tuple[tuple[str, str], ...] = (), pipes: tuple[int, int] | None = None) -> Execution:
         """Start the harness in `mode` with `files` in its working folder and `stdin` as standard input.
 
+        `pipes`: (stdin fd, stdout fd) to use instead of `stdin` and a captured stdout (an interactive problem's
+        program and interactor talk through them; the caller closes its copies afterwards).
         `keep_fds` are passed through with the same numbers (the caller closes its copies afterwards). Returns
         once the program is about to run (in sandboxed mode: after its pid 1 is known and held by a pidfd).
         """
         if self._closed:  # a verification still looping over its test cases after close(): stop it here
             raise SandboxUnavailableError("the code sandbox was closed")
-        stdin_fd = _memfd("stdin", stdin or b"")
+        stdin_fd = os.dup(pipes[0]) if pipes else _memfd("stdin", stdin or b"")
+        stdout_to = pipes[1] if pipes else subprocess.PIPE
         if self.unsafe:
-            return self._start_unsafe(mode, args, limits, files, stdin_fd, keep_fds)
+            return self._start_unsafe(mode, args, limits, files, stdin_fd, keep_fds, stdout_to)
         file_fds = {name: _memfd(name, data) for name, data in files.items()}
         info_r, info_w = os.pipe()
         block_r, block_w = os.pipe()
         workdir_args = [SANDBOX_WORKDIR if a == "{workdir}" else a for a in args]
-        argv = self.bwrap_argv(file_fds, info_w, block_r)
-        argv += ["--", self.python, "-I", "-S", "-c", HARNESS_SOURCE, mode, limits.harness_arg(), *workdir_args]
-        passed = (*file_fds.values(), info_w, block_r, *keep_fds)
+        argv = self.bwrap_argv(file_fds, info_w, block_r, binds)
+        harness_fd = None
+        if self.harness_code is not None:
+            harness_fd = _memfd("harness", self.harness_code)
+            argv[argv.index("--remount-ro"):argv.index("--remount-ro")] = ["--ro-bind-data", str(harness_fd),
+                                                                         HARNESS_PATH]
+            program = _BOOTSTRAP % HARNESS_PATH
+        else:
+            program = HARNESS_SOURCE
+        argv += ["--", self.python, "-I", "-S", "-c", program, mode, limits.harness_arg(), *workdir_args]
+        passed = (*file_fds.values(), info_w, block_r, *keep_fds) + ((harness_fd,) if harness_fd is not None else ())
         try:
-            proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=stdout_to, stderr=subprocess.PIPE,
                                     pass_fds=passed, start_new_session=True, close_fds=True)
         finally:
             for fd in (stdin_fd, *file_fds.values(), info_w, block_r):
                 os.close(fd)
+            if harness_fd is not None:
+                os.close(harness_fd)
         execution = Execution(proc, None, None, self)
         self._remember(execution)
         try:
@@ -314,14 +347,16 @@ class Sandbox:
         """Resident memory of a whole sandbox: one process's address space, its /tmp, and room for the rest."""
         return (limits.memory_mb + self.tmpfs_mb + 64) << 20
 
-    def _start_unsafe(self, mode, args, limits, files, stdin_fd, keep_fds) -> Execution:
+    def _start_unsafe(self, mode, args, limits, files, stdin_fd, keep_fds, stdout_to=subprocess.PIPE) -> Execution:
         workdir = tempfile.mkdtemp(prefix="code-unsafe-")
         for name, data in files.items():
             Path(workdir, name).write_bytes(data)
+            if name in self.EXECUTABLES:
+                os.chmod(Path(workdir, name), 0o755)
         argv = [self.python, "-I", "-S", "-c", HARNESS_SOURCE, mode, limits.harness_arg(),
                 *[workdir if a == "{workdir}" else a for a in args]]
         try:
-            proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=stdout_to, stderr=subprocess.PIPE,
                                     pass_fds=keep_fds, start_new_session=True, close_fds=True, cwd=workdir,
                                     env={"PATH": "/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8"})
         finally:
@@ -352,6 +387,19 @@ class Sandbox:
                 execution.finish(grace_s=2.0)
             except Exception:  # noqa: BLE001 - best effort at shutdown; the kill above already happened
                 logger.exception("could not reap a sandbox")
+
+
+def _compile_harness(python: str) -> bytes | None:
+    """The harness compiled to marshalled bytecode by `python` itself (marshal's format is version-specific);
+    None if that fails, and the source is passed instead."""
+    script = "import marshal,sys;sys.stdout.buffer.write(marshal.dumps(compile(sys.stdin.read(),'harness','exec')))"
+    try:
+        done = subprocess.run([python, "-I", "-S", "-c", script], input=HARNESS_SOURCE.encode(),
+                              capture_output=True, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError):
+        logger.warning("could not precompile the code harness with %s; passing its source", python)
+        return None
+    return done.stdout or None
 
 
 def _memfd(name: str, data: bytes) -> int:

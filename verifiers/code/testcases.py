@@ -1,26 +1,30 @@
-"""The tests of a code prompt: parsed once per prompt from `Prompt.gold` into a `TestSuite`.
+"""The tests of a code prompt: parsed once per prompt from `Prompt.gold` (and the row's kept columns,
+`Prompt.metadata`) into a `TestSuite`.
 
-Accepted forms (a JSON string or the already-parsed value):
-- `{"type": "stdio", "cases": [{"input": "...", "output": "..."}, ...]}` (APPS, CodeContests, LiveCodeBench);
-- `{"type": "function", "fn_name": "f", "cases": [{"args": [...], "expected": ...}, ...]}` (TACO call-based;
-  optional `"kwargs": {...}` per case);
-- `{"type": "assert", "entry_point": "f", "code": "def check(candidate): ..."}` (HumanEval / MBPP); `code` runs
-  in its own process and may define helpers; if it defines `check`, it is called with the candidate's
-  `entry_point`; names it uses but does not define call the candidate's functions of that name.
-Two native forms are read as `assert` too, so Hub datasets work with a plain column mapping:
-- HumanEval as `openai/openai_humaneval` ships it (gold <- `test`): a string with `def check(candidate)`; the entry
-  point comes from the row's `entry_point` column (kept in `Prompt.metadata`), and the problem text (the prompt, which
-  defines helpers such as `poly` or `encode_cyclic`) is run before the test code when it is valid Python;
-- MBPP's `test_list`: a list of `assert ...` strings.
+The project's own forms (a JSON string or the already-parsed value):
+- `{"type": "stdio", "cases": [{"input": "...", "output": "..."}, ...]}`;
+- `{"type": "function", "fn_name": "f", "cases": [{"args": [...], "expected": ...}, ...]}` (optional `"kwargs"`);
+  a design problem (a sequence of method calls on one instance) names its class as `fn_name` and gives cases in
+  LeetCode's layout, `{"methods": ["MinStack", "push", "getMin"], "args": [[], [1], []], "expected": [null, null,
+  1]}`;
+- `{"type": "assert", "entry_point": "f", "code": "def check(candidate): ..."}`: `code` runs in its own process and
+  may define helpers; if it defines `check`, it is called with the candidate's `entry_point`; names it uses but does
+  not define call the candidate's functions of that name.
+Each may carry the per-problem judging keys `time_limit` (seconds), `memory_limit` (MB), `checker` (Python source,
+see `verifiers.code.checker`), `interactor` (Python source, see `verifiers.code.interactive`), `compare` ("tokens"
+| "lines"), `float_tol` and `case_insensitive`.
+
+The datasets' own formats, read as they are on the Hub, are in `verifiers.code.formats`, whose `parse_tests` is
+the entry point (`tests_format` picks one; "auto" recognises them by their shape).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from verifiers.types import Prompt
+from verifiers.code.compare import DEFAULT, Comparison
 
 
 class MalformedTests(ValueError):
@@ -33,45 +37,56 @@ class MalformedTests(ValueError):
 
 @dataclass(frozen=True)
 class TestSuite:
-    kind: str  # "stdio" | "function" | "assert"
+    kind: str  # "stdio" | "function" | "assert" | "pytest"
     cases: tuple[dict[str, Any], ...] = ()
     fn_name: str = ""
     check_code: str = ""
     entry_point: str = ""
+    comparison: Comparison = DEFAULT
+    time_limit_s: float | None = None
+    """The problem's own time limit per test (judges set these for C++; the verifier scales them for Python)."""
+    memory_mb: int | None = None
+    """The problem's own memory limit."""
+    checker: str = ""
+    """Python checker source: `checker.py input.txt correct_output.txt solution_output.txt`, prints 1 to accept."""
+    unwrap: bool = False
+    """APPS/TACO call-based rule: an expected value wrapped in a one-element list also matches its element."""
+    prelude: str = ""
+    """Code run before the candidate's own (LeetCode's pre-imported names)."""
+    interactor: str = ""
+    """Python interactor source for interactive problems (`verifiers.code.interactive`)."""
+    files: tuple[str, str] | None = None
+    """(input file, output file) for problems that read and write files instead of stdin/stdout."""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def size(self) -> int:
-        return len(self.cases) if self.kind != "assert" else 1
+        return len(self.cases) if self.kind in ("stdio", "function") else 1
 
 
-def parse_tests(prompt: Prompt) -> TestSuite:
-    """`prompt.gold` -> TestSuite; raises MalformedTests with a snake_case reason."""
-    gold = prompt.gold
-    if isinstance(gold, (bytes, bytearray)):
-        gold = gold.decode("utf-8", "replace")
-    if isinstance(gold, str):
-        text = gold.strip()
-        if text.startswith(("{", "[")):
-            try:
-                gold = json.loads(text)
-            except ValueError as exc:
-                raise MalformedTests("tests_not_json", f"tests are not valid JSON: {exc}") from None
-        elif "def check(" in text:
-            return _humaneval_native(prompt, text)
-        else:
-            raise MalformedTests("tests_not_json", "tests must be JSON (or HumanEval `def check(candidate)` code)")
-    if isinstance(gold, list) and gold and all(isinstance(t, str) for t in gold):
-        return _assert_suite("\n".join(gold), "")
-    if not isinstance(gold, dict):
-        raise MalformedTests("tests_malformed", f"tests must be a JSON object, got {type(gold).__name__}")
+def load_json(value: Any, what: str) -> Any:
+    """`value` parsed if it is a JSON string (bytes decoded), else as is."""
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise MalformedTests("tests_not_json", f"{what} is not valid JSON: {exc}") from None
+    return value
+
+
+def native_suite(gold: dict) -> TestSuite:
+    """The project's own `{"type": ...}` form."""
     kind = gold.get("type")
+    judging = judging_keys(gold)
     if kind == "stdio":
-        return TestSuite("stdio", _cases(gold, _stdio_case))
+        return TestSuite("stdio", cases(gold.get("cases"), stdio_case), **judging)
     if kind == "function":
         fn_name = gold.get("fn_name")
         if not isinstance(fn_name, str) or not fn_name.isidentifier():
             raise MalformedTests("tests_malformed", "function tests need `fn_name`, a Python identifier")
-        return TestSuite("function", _cases(gold, _function_case), fn_name=fn_name)
+        return TestSuite("function", cases(gold.get("cases"), function_case), fn_name=fn_name, **judging)
     if kind == "assert":
         entry_point = gold.get("entry_point") or ""
         code = gold.get("code")
@@ -79,24 +94,82 @@ def parse_tests(prompt: Prompt) -> TestSuite:
             raise MalformedTests("tests_malformed", "assert tests need `code` (Python source)")
         if not isinstance(entry_point, str) or (entry_point and not entry_point.isidentifier()):
             raise MalformedTests("tests_malformed", "`entry_point` must be a Python identifier")
-        return _assert_suite(code, entry_point)
+        return assert_suite(code, entry_point, **judging)
     raise MalformedTests("unknown_test_type", f"unknown tests type {kind!r} (use stdio, function or assert)")
 
 
-def _cases(gold: dict, parse_one) -> tuple[dict[str, Any], ...]:
-    cases = gold.get("cases")
-    if not isinstance(cases, list) or not cases:
+def judging_keys(gold: dict) -> dict[str, Any]:
+    """The optional per-problem judging keys of the project's own form, as TestSuite fields."""
+    out: dict[str, Any] = {}
+    mode = gold.get("compare", "tokens")
+    tol = gold.get("float_tol")
+    if mode not in ("tokens", "lines") or not (tol is None or isinstance(tol, (int, float)) and tol >= 0):
+        raise MalformedTests("tests_malformed", "`compare` must be tokens or lines and `float_tol` a number >= 0")
+    out["comparison"] = Comparison(mode, None if tol is None else float(tol), bool(gold.get("case_insensitive")))
+    for key, name, kind in (("time_limit", "time_limit_s", float), ("memory_limit", "memory_mb", int)):
+        value = gold.get(key)
+        if value is not None:
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                raise MalformedTests("tests_malformed", f"`{key}` must be a positive number")
+            out[name] = kind(value)
+    interactor = gold.get("interactor") or ""
+    if not isinstance(interactor, str):
+        raise MalformedTests("tests_malformed", "`interactor` must be Python source")
+    if interactor:
+        out["interactor"] = checker_source(interactor)
+    checker = gold.get("checker") or ""
+    if not isinstance(checker, str):
+        raise MalformedTests("tests_malformed", "`checker` must be Python source")
+    if checker:
+        out["checker"] = checker_source(checker)
+    return out
+
+
+def checker_source(code: str) -> str:
+    try:
+        compile(code, "checker.py", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise MalformedTests("checker_syntax_error", f"the checker does not compile: {exc}") from None
+    return code
+
+
+def cases(items: Any, parse_one) -> tuple[dict[str, Any], ...]:
+    if not isinstance(items, list) or not items:
         raise MalformedTests("no_test_cases", "tests need a non-empty `cases` list")
-    return tuple(parse_one(i, case) for i, case in enumerate(cases))
+    return tuple(parse_one(i, case) for i, case in enumerate(items))
 
 
-def _stdio_case(index: int, case: Any) -> dict[str, Any]:
-    if not isinstance(case, dict) or not isinstance(case.get("input"), str) or not isinstance(case.get("output"), str):
+def stdio_case(index: int, case: Any) -> dict[str, Any]:
+    if not isinstance(case, dict):
+        raise MalformedTests("tests_malformed", f"stdio case {index} must be an object with `input` and `output`")
+    got_in, got_out = case.get("input"), case.get("output")
+    # APPS and TACO sometimes store an input or output as a list of lines.
+    if isinstance(got_in, list) and all(isinstance(x, str) for x in got_in):
+        got_in = "\n".join(got_in)
+    if isinstance(got_out, list) and all(isinstance(x, str) for x in got_out):
+        got_out = "\n".join(got_out)
+    if not isinstance(got_in, str) or not isinstance(got_out, str):
         raise MalformedTests("tests_malformed", f"stdio case {index} needs string `input` and `output`")
-    return {"input": case["input"], "output": case["output"]}
+    return {"input": got_in, "output": got_out}
 
 
-def _function_case(index: int, case: Any) -> dict[str, Any]:
+def design_case(index: int, case: Any) -> dict[str, Any]:
+    """A design problem's case, LeetCode's layout: {"methods": ["MinStack", "push", ...], "args": [[], [1], ...],
+    "expected": [null, null, ...]} (the first method is the constructor)."""
+    methods, args, expected = (case.get(k) for k in ("methods", "args", "expected")) if isinstance(case, dict) else (
+        None, None, None)
+    if not (isinstance(methods, list) and isinstance(args, list) and isinstance(expected, list) and methods
+            and len(methods) == len(args) == len(expected) and all(isinstance(a, list) for a in args)
+            and all(isinstance(m, str) and m.isidentifier() for m in methods)):
+        raise MalformedTests("tests_malformed", f"design case {index} needs `methods`, `args` (lists of arguments) "
+                                                "and `expected`, all of one length")
+    return {"args": args[0], "kwargs": {}, "calls": list(zip(methods[1:], args[1:])), "expected": expected,
+            "class": methods[0]}
+
+
+def function_case(index: int, case: Any) -> dict[str, Any]:
+    if isinstance(case, dict) and "methods" in case:
+        return design_case(index, case)
     if not isinstance(case, dict) or not isinstance(case.get("args"), list) or "expected" not in case:
         raise MalformedTests("tests_malformed", f"function case {index} needs an `args` list and `expected`")
     kwargs = case.get("kwargs") or {}
@@ -105,22 +178,9 @@ def _function_case(index: int, case: Any) -> dict[str, Any]:
     return {"args": case["args"], "kwargs": kwargs, "expected": case["expected"]}
 
 
-def _assert_suite(code: str, entry_point: str) -> TestSuite:
+def assert_suite(code: str, entry_point: str, **judging: Any) -> TestSuite:
     try:
         compile(code, "check.py", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise MalformedTests("check_code_syntax_error", f"the test code does not compile: {exc}") from None
-    return TestSuite("assert", check_code=code, entry_point=entry_point)
-
-
-def _humaneval_native(prompt: Prompt, test_code: str) -> TestSuite:
-    entry_point = prompt.metadata.get("entry_point") if isinstance(prompt.metadata, dict) else None
-    if not isinstance(entry_point, str) or not entry_point.isidentifier():
-        raise MalformedTests("tests_malformed", "HumanEval-style tests need an `entry_point` column")
-    prelude = ""
-    try:
-        compile(prompt.problem, "prompt.py", "exec", dont_inherit=True)
-        prelude = prompt.problem
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        pass  # the problem is prose, not a code prompt: nothing to define
-    return _assert_suite(prelude + "\n\n" + test_code, entry_point)
+    return TestSuite("assert", check_code=code, entry_point=entry_point, **judging)

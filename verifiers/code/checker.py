@@ -1,0 +1,47 @@
+"""A problem's own checker, run in its own sandbox: it gets the test's input, the expected output and the
+candidate's output as files and says whether the output is acceptable ("print any valid answer", any order...).
+
+Contract (open-r1/codeforces' `generated_checker`, which is read as is): `checker.py input.txt
+correct_output.txt solution_output.txt`; the output is accepted when the checker exits 0 and the last token it
+prints is `1`. Anything else (a 0, a crash, a timeout) rejects the test, with the checker's own words as the
+message. The checker never shares a sandbox with the candidate, and the candidate never sees the expected output.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from verifiers.code.outcomes import CHECKER_WALL_S
+from verifiers.code.pump import Pump
+from verifiers.code.sandbox import Limits, Sandbox
+
+CHECKER_LIMITS = Limits(wall_s=CHECKER_WALL_S, cpu_s=15, memory_mb=1024, max_processes=16)
+
+
+def run_checker(sandbox: Sandbox, checker: str, input_text: str, expected: str, got: bytes) -> tuple[bool, str]:
+    """(accepted, message) of the problem's checker on one test."""
+    started = time.monotonic()
+    files = {"checker.py": checker.encode("utf-8", "surrogatepass"), "input.txt": input_text.encode(),
+             "correct_output.txt": expected.encode(), "solution_output.txt": bytes(got)}
+    limits = replace(CHECKER_LIMITS, max_file_bytes=max(CHECKER_LIMITS.max_file_bytes, 2 * len(got) + 4096))
+    execution = sandbox.start("script", ["{workdir}", "checker.py", "input.txt", "correct_output.txt",
+                                         "solution_output.txt"], limits, files=files)
+    pump = Pump()
+    out = pump.read("checker stdout", execution.stdout, 1 << 16, fatal=False)
+    err = pump.read("checker stderr", execution.stderr, 1 << 16, fatal=False)
+    finished = pump.run(pump.all_eof, started + CHECKER_WALL_S)
+    if not finished:
+        execution.kill()
+    status = execution.finish()
+    pump.close()
+    said = bytes(out.data).decode("utf-8", "replace").strip()
+    if not finished:
+        return False, "the checker did not finish in time"
+    if status != 0:
+        tail = bytes(err.data[-300:]).decode("utf-8", "replace").strip()
+        return False, f"the checker failed (exit status {status}): {tail}"
+    tokens = said.split()
+    if tokens and tokens[-1] == "1":
+        return True, ""
+    return False, f"the checker said: {said[:200]!r}"
