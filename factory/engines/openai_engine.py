@@ -29,11 +29,9 @@ every message this module builds.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import os
 import random
 import threading
-import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Sequence
@@ -42,11 +40,12 @@ import httpx
 
 from factory.engines.base import Engine, SamplingConfig
 from factory.engines.journal import RequestJournal, request_key
-from verifiers.types import THINK_CLOSE, THINK_OPEN, Completion, Prompt
+from factory.engines.openai_wire import SAMPLE_RANGE_HEADER, chat_body, error_detail, retry_after, sampling_fields
+from factory.engines.openai_wire import completions as completions_from
+from factory.engines.openai_wire import validate_chat
+from verifiers.types import Completion, Prompt
 
 RETRYABLE_STATUS = {408, 409, 429}
-SAMPLE_RANGE_HEADER = "X-Factory-Sample-Range"
-"""Sent with every chat request ("a-b": sample indices [a, b)); lets a proxy or server log match requests to rows."""
 
 
 @dataclass
@@ -239,7 +238,7 @@ class OpenAIEngine(Engine):
         jobs = []
         for prompt in prompts:
             body = self._body(prompt, sampling)
-            key = request_key(self.model, body["messages"], _sampling_fields(body))
+            key = request_key(self.model, body["messages"], sampling_fields(body))
             have = self.journal.lookup(prompt.prompt_id, key) if self.journal is not None else {}
             reused = [have[i] for i in range(first, first + sampling.n) if i in have]
             self._count(reused_from_journal=len(reused))
@@ -269,9 +268,9 @@ class OpenAIEngine(Engine):
         return sorted(done, key=lambda c: (order[c.prompt_id], c.sample_index))
 
     def _body(self, prompt: Prompt, sampling: SamplingConfig) -> dict[str, Any]:
-        return {"model": self.model, "messages": [dict(m) for m in prompt.messages],
-                "temperature": sampling.temperature, "top_p": sampling.top_p,
-                self.settings.max_tokens_field: sampling.max_tokens, **self.settings.extra_body}
+        s = self.settings
+        return chat_body(self.model, prompt, sampling.temperature, sampling.top_p, s.max_tokens_field,
+                         sampling.max_tokens, s.extra_body)
 
     async def _fill(self, prompt: Prompt, key: str, body: dict[str, Any], start: int, stop: int) -> list[Completion]:
         """Samples [start, stop) of one prompt, as many requests as the server needs; each journaled on arrival."""
@@ -282,7 +281,7 @@ class OpenAIEngine(Engine):
             label = f"prompt {prompt.prompt_id} samples {start}-{start + want - 1}"
             data = await self._send("POST", "/chat/completions", request, label,
                                     headers={SAMPLE_RANGE_HEADER: f"{start}-{start + want}"})
-            completions = self._completions(prompt, start, want, data)
+            completions = completions_from(prompt, start, want, data, self.settings.opens_think)
             if self.journal is not None:
                 await asyncio.to_thread(self.journal.append, key, completions)
             self._count(samples_received=len(completions))
@@ -290,17 +289,6 @@ class OpenAIEngine(Engine):
             start += len(completions)
         return got
 
-    def _completions(self, prompt: Prompt, start: int, want: int, data: dict[str, Any]) -> list[Completion]:
-        choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
-        usage = data.get("usage") or {}
-        texts = [_assistant_text(c["message"], c.get("finish_reason"), self.settings.opens_think) for c in choices]
-        shares = _split_tokens(int(usage.get("completion_tokens") or 0), choices, texts)
-        choices = choices[:want]  # a server that sends more than asked: the extras were billed, not kept
-        prompt_tokens = int(usage.get("prompt_tokens") or 0)
-        return [Completion(prompt_id=prompt.prompt_id, sample_index=start + k, text=text,
-                           finish_reason=str(choice.get("finish_reason") or "stop"), prompt_tokens=prompt_tokens,
-                           completion_tokens=share)
-                for k, (choice, text, share) in enumerate(zip(choices, texts, shares))]
 
     # ---- one request, with retries ----
 
@@ -358,13 +346,13 @@ class OpenAIEngine(Engine):
             try:
                 data = response.json()
                 if path == "/chat/completions":
-                    _validate_chat(data)
+                    validate_chat(data)
                 return data
             except (ValueError, KeyError, TypeError, AttributeError) as error:
                 raise _Retryable(f"malformed response body ({type(error).__name__}: {str(error)[:100]})") from None
-        detail = self._scrub(_error_detail(response))
+        detail = self._scrub(error_detail(response))
         if status in RETRYABLE_STATUS or status >= 500:
-            raise _Retryable(f"HTTP {status}: {detail}", _retry_after(response) if status in (429, 503) else None)
+            raise _Retryable(f"HTTP {status}: {detail}", retry_after(response) if status in (429, 503) else None)
         hint = {401: "authentication failed: check the key in the variable named by generation.api_key_env",
                 403: "permission denied for this key or model",
                 404: f"not found: is generation.model ({self.model!r}) served there, and does "
@@ -375,8 +363,6 @@ class OpenAIEngine(Engine):
                                  f"{detail}")
 
 
-def _sampling_fields(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if k not in ("model", "messages", "n")}
 
 
 def _missing_ranges(have: Any, n: int, first: int = 0) -> list[tuple[int, int]]:
@@ -393,45 +379,10 @@ def _missing_ranges(have: Any, n: int, first: int = 0) -> list[tuple[int, int]]:
     return ranges
 
 
-def _validate_chat(data: Any) -> None:
-    choices = data["choices"]
-    if not isinstance(choices, list) or not choices:
-        raise ValueError("no choices")
-    for choice in choices:
-        message = choice["message"]
-        content = message.get("content")
-        reasoning = message.get("reasoning_content") or message.get("reasoning")
-        if not isinstance(content, (str, type(None))) or not isinstance(reasoning, (str, type(None))):
-            raise TypeError("message content is not text")
-        if content is None and reasoning is None:
-            raise ValueError("a choice with neither content nor reasoning")
 
 
-def _assistant_text(message: dict[str, Any], finish_reason: str | None, opens_think: bool) -> str:
-    content = message.get("content") or ""
-    reasoning = message.get("reasoning_content") or message.get("reasoning")
-    if reasoning:
-        if finish_reason == "length" and not content:
-            return f"{THINK_OPEN}\n{reasoning.strip()}"  # cut inside the reasoning: stays an unclosed think
-        return f"{THINK_OPEN}\n{reasoning.strip()}\n{THINK_CLOSE}\n\n{content.lstrip()}"
-    if THINK_OPEN not in content and (opens_think or THINK_CLOSE in content):
-        return f"{THINK_OPEN}\n{content}"
-    return content
 
 
-def _split_tokens(total: int, choices: list[dict[str, Any]], texts: list[str]) -> list[int]:
-    """A request's completion tokens per choice (see the module docstring); sums to `total` unless exact."""
-    ids = [c.get("token_ids") for c in choices]
-    if all(isinstance(t, list) for t in ids):
-        return [len(t) for t in ids]
-    if len(choices) == 1:
-        return [total]
-    weights = [max(1, len(text)) for text in texts]
-    exact = [total * w / sum(weights) for w in weights]
-    shares = [int(x) for x in exact]
-    for k in sorted(range(len(exact)), key=lambda k: exact[k] - shares[k], reverse=True)[:total - sum(shares)]:
-        shares[k] += 1
-    return shares
 
 
 def _honour(retry_after: float, cap: float) -> float:
@@ -440,32 +391,4 @@ def _honour(retry_after: float, cap: float) -> float:
     return wait + random.uniform(0, 0.1 * wait)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds from `retry-after-ms` (OpenAI) or `Retry-After` (seconds or an HTTP date)."""
-    milliseconds = response.headers.get("retry-after-ms")
-    value = response.headers.get("retry-after")
-    try:
-        if milliseconds is not None:
-            return max(0.0, float(milliseconds) / 1000)
-        if value is not None:
-            return max(0.0, float(value))
-    except ValueError:
-        pass
-    if value:
-        try:
-            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-    return None
 
-
-def _error_detail(response: httpx.Response) -> str:
-    """The server's own error message, short (never request headers, so never the key)."""
-    try:
-        error = response.json().get("error")
-        message = error.get("message") if isinstance(error, dict) else error
-        if message:
-            return str(message)[:300]
-    except (ValueError, AttributeError):
-        pass
-    return response.text[:300] or response.reason_phrase
