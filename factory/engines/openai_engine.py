@@ -18,17 +18,27 @@ The counters (`counters()`) are what was billed: prompt tokens once per request,
 included, and the estimated cost from the optional prices.
 
 Faults: 429 (waits `Retry-After` / `retry-after-ms` when given), 408/409, 5xx, connection errors and resets,
-timeouts and malformed bodies are retried with exponential backoff and jitter, up to `max_retries`; then the
-request raises `TeacherUnavailableError` (its unit fails; the other requests of the unit still finish and are
-journaled, so a rerun only sends what is missing). 400/401/403/404/422 and other 4xx raise `TeacherConfigError`
-at once: the run must stop before it spends the prompt set on a wrong key, model or parameter. The API key is read
-from the environment variable named by `api_key_env`, sent only in the Authorization header, and scrubbed from
-every message this module builds.
+timeouts and bodies that are not an answer (not JSON, cut short, no `choices`) are retried with exponential backoff
+and jitter, up to `max_retries`; then the request raises `TeacherUnavailableError` (its unit fails; the other
+requests of the unit still finish and are journaled, so a rerun only sends what is missing). 400/401/403/404/422
+and other 4xx raise `TeacherConfigError` at once: the run must stop before it spends the prompt set on a wrong key,
+model or parameter.
+
+What was paid for is kept: a 200 answer is journaled as received (raw bytes) before it is read, and reading it
+never fails (`factory.engines.openai_wire`: a choice without text, a non-numeric or out-of-range `usage`, a body
+over `max_response_bytes` become samples whose finish_reason says so, rejected as `teacher:<reason>`), so no
+answer makes its unit fail and no rerun pays for it again. A body is read in chunks up to `max_response_bytes`
+and no further, so an endless stream cannot grow memory.
+
+Secrets: the API key is read from the environment variable named by `api_key_env` and sent only in the
+Authorization header. It is replaced by `***` in every answer body before it is journaled, in every sample text
+and in every message this module builds, whatever the server echoes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import threading
@@ -40,9 +50,8 @@ import httpx
 
 from factory.engines.base import Engine, SamplingConfig
 from factory.engines.journal import RequestJournal, request_key
-from factory.engines.openai_wire import SAMPLE_RANGE_HEADER, chat_body, error_detail, retry_after, sampling_fields
-from factory.engines.openai_wire import completions as completions_from
-from factory.engines.openai_wire import validate_chat
+from factory.engines.openai_wire import (MAX_TOKEN_COUNT, SAMPLE_RANGE_HEADER, answer_samples, chat_body, empty_samples,
+                                         error_detail, parse_answer, retry_after, sampling_fields, scrub_body)
 from verifiers.types import Completion, Prompt
 
 RETRYABLE_STATUS = {408, 409, 429}
@@ -81,6 +90,9 @@ class HTTPSettings:
     that closes a think block it never opened."""
     extra_body: dict[str, Any] = field(default_factory=dict)
     """Extra request fields sent as is (e.g. vLLM's top_k or return_token_ids); part of the journal key."""
+    max_response_bytes: int = 64 * 2**20
+    """Largest response body read, in bytes (1 KiB - 1 GiB): a longer one is cut off there, never held whole in
+    memory; a chat answer over it is journaled and its samples rejected as `teacher:response_too_large`."""
     price_input_per_mtok: float | None = None
     """USD per million prompt tokens (>= 0), for estimated_cost_usd; None: no estimate."""
     price_output_per_mtok: float | None = None
@@ -94,7 +106,8 @@ class HTTPSettings:
             raise bad("base_url", "must start with http:// or https://")
         if self.api_key_env is not None and (not self.api_key_env or not self.api_key_env.replace("_", "").isalnum()):
             raise bad("api_key_env", "must be the NAME of an environment variable (letters, digits, _)")
-        for name, low, high in (("max_concurrency", 1, 4096), ("max_retries", 0, 100), ("max_n_per_request", 1, 1024)):
+        for name, low, high in (("max_concurrency", 1, 4096), ("max_retries", 0, 100), ("max_n_per_request", 1, 1024),
+                                ("max_response_bytes", 1024, 2**30)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
                 raise bad(name, f"must be an integer in [{low}, {high}]")
@@ -143,7 +156,7 @@ class OpenAIEngine(Engine):
         self.model = model
         self.settings = settings.validate()
         self._key = self._read_key()
-        self.journal = RequestJournal(journal_dir) if journal_dir is not None else None
+        self.journal = RequestJournal(journal_dir, self._read_answer) if journal_dir is not None else None
         self._counts = {"requests_sent": 0, "requests_in_flight": 0, "retries": 0, "requests_failed": 0,
                         "prompt_tokens": 0, "completion_tokens": 0, "samples_received": 0, "reused_from_journal": 0}
         self._counts_lock = threading.Lock()
@@ -273,22 +286,31 @@ class OpenAIEngine(Engine):
                          sampling.max_tokens, s.extra_body)
 
     async def _fill(self, prompt: Prompt, key: str, body: dict[str, Any], start: int, stop: int) -> list[Completion]:
-        """Samples [start, stop) of one prompt, as many requests as the server needs; each journaled on arrival."""
+        """Samples [start, stop) of one prompt, as many requests as the server needs. Each answer is journaled as
+        received, before it is read; reading it never fails (see `factory.engines.openai_wire`)."""
         got: list[Completion] = []
         while start < stop:
             want = min(stop - start, self.settings.max_n_per_request)
             request = dict(body, n=want) if want > 1 else dict(body)
             label = f"prompt {prompt.prompt_id} samples {start}-{start + want - 1}"
-            data = await self._send("POST", "/chat/completions", request, label,
-                                    headers={SAMPLE_RANGE_HEADER: f"{start}-{start + want}"})
-            completions = completions_from(prompt, start, want, data, self.settings.opens_think)
+            answer, error = await self._send("POST", "/chat/completions", request, label,
+                                             headers={SAMPLE_RANGE_HEADER: f"{start}-{start + want}"})
             if self.journal is not None:
-                await asyncio.to_thread(self.journal.append, key, completions)
+                completions = await asyncio.to_thread(self.journal.append_answer, key, prompt.prompt_id, start, want,
+                                                      answer, error)
+            else:
+                completions = self._read_answer(prompt.prompt_id, start, want, answer, error)
             self._count(samples_received=len(completions))
             got.extend(completions)
             start += len(completions)
         return got
 
+    def _read_answer(self, prompt_id: str, start: int, want: int, body: bytes | None,
+                     error: str | None) -> list[Completion]:
+        """The samples of one answer (the journal's `interpret`): never raises, the key never in a text."""
+        if body is None:
+            return empty_samples(prompt_id, start, want, error or "invalid_answer")
+        return answer_samples(prompt_id, start, want, body, self.settings.opens_think, self._key)
 
     # ---- one request, with retries ----
 
@@ -320,39 +342,56 @@ class OpenAIEngine(Engine):
             chat = body is not None  # the counters are about chat requests, not the preflight
             self._count(requests_sent=chat, requests_in_flight=chat)
             try:
-                response = await asyncio.wait_for(
-                    self._client.request(method, path, json=body, headers=headers), self.settings.request_timeout_s)
+                status, reply_headers, reason, raw = await asyncio.wait_for(
+                    self._exchange(method, path, body, headers), self.settings.request_timeout_s)
             except (asyncio.TimeoutError, httpx.TimeoutException):
                 raise _Retryable(f"no answer within {self.settings.request_timeout_s:g} s") from None
             except httpx.TransportError as error:  # connection refused / reset / dropped, protocol errors
                 raise _Retryable(self._scrub(f"{type(error).__name__}: {error}")) from None
             finally:
                 self._count(requests_in_flight=-chat)
-        if chat and response.status_code == 200:
-            self._count_usage(response)
-        return self._check(response, path)
+        return self._check(status, reply_headers, reason, raw, path)
 
-    def _count_usage(self, response: httpx.Response) -> None:
+    async def _exchange(self, method: str, path: str, body: dict[str, Any] | None,
+                        headers: dict[str, str] | None) -> tuple[int, Any, str, bytes | None]:
+        """One request; the body read up to `max_response_bytes` (None past it: the rest is never read)."""
+        limit = self.settings.max_response_bytes
+        request = self._client.build_request(method, path, json=body, headers=headers)
+        response = await self._client.send(request, stream=True)
         try:
-            usage = response.json().get("usage") or {}
-            self._count(prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                        completion_tokens=int(usage.get("completion_tokens") or 0))
-        except (ValueError, AttributeError, TypeError):
-            pass  # a malformed body: `_check` retries it
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    return response.status_code, response.headers, response.reason_phrase, None
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        return response.status_code, response.headers, response.reason_phrase, b"".join(chunks)
 
-    def _check(self, response: httpx.Response, path: str) -> Any:
-        status = response.status_code
+    def _check(self, status: int, headers: Any, reason: str, raw: bytes | None, path: str) -> Any:
+        """200 on /chat/completions: (the scrubbed body, None), or (None, "response_too_large"); 200 elsewhere:
+        the JSON. Retryable faults raise `_Retryable`, refusals `TeacherConfigError`."""
+        chat = path == "/chat/completions"
         if status == 200:
-            try:
-                data = response.json()
-                if path == "/chat/completions":
-                    validate_chat(data)
+            if raw is None:
+                if chat:
+                    return None, "response_too_large"
+                raise _Retryable(f"answer larger than {self.settings.max_response_bytes} bytes")
+            raw = scrub_body(raw, self._key)
+            data = parse_answer(raw) if chat else _json(raw)
+            if data is None:
+                raise _Retryable(f"malformed response body ({len(raw)} bytes, not an answer with choices)")
+            if not chat:
                 return data
-            except (ValueError, KeyError, TypeError, AttributeError) as error:
-                raise _Retryable(f"malformed response body ({type(error).__name__}: {str(error)[:100]})") from None
-        detail = self._scrub(error_detail(response))
+            usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+            prompt_tokens, completion_tokens = usage.get("prompt_tokens"), usage.get("completion_tokens")
+            self._count(prompt_tokens=prompt_tokens if _believable(prompt_tokens) else 0,
+                        completion_tokens=completion_tokens if _believable(completion_tokens) else 0)
+            return raw, None
+        detail = self._scrub(error_detail(raw or b"", reason))
         if status in RETRYABLE_STATUS or status >= 500:
-            raise _Retryable(f"HTTP {status}: {detail}", retry_after(response) if status in (429, 503) else None)
+            raise _Retryable(f"HTTP {status}: {detail}", retry_after(headers) if status in (429, 503) else None)
         hint = {401: "authentication failed: check the key in the variable named by generation.api_key_env",
                 403: "permission denied for this key or model",
                 404: f"not found: is generation.model ({self.model!r}) served there, and does "
@@ -363,6 +402,15 @@ class OpenAIEngine(Engine):
                                  f"{detail}")
 
 
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _believable(count: Any) -> bool:
+    return type(count) is int and 0 <= count <= MAX_TOKEN_COUNT
 
 
 def _missing_ranges(have: Any, n: int, first: int = 0) -> list[tuple[int, int]]:

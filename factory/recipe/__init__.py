@@ -119,6 +119,9 @@ class Selection:
     """The difficulty band `{min: .., max: ..}` (inclusive) on a prompt's verified pass rate over its samples:
     prompts outside it keep nothing (`selection:outside_pass_rate_band`). "Neither never nor always solved" at
     n <= 100: `{min: 0.01, max: 0.99}`."""
+    max_completion_chars: int = bounded(1_000_000, 1, 100_000_000)
+    """A completion longer than this (in characters) is rejected as `factory:completion_too_large` before any
+    verifier scans it: the bound on every verifier's input. 1,000,000 is about 250k tokens, 8x R1's 32k budget."""
 
 
 @dataclass
@@ -193,6 +196,9 @@ class Recipe:
             data["generation"].pop(key, None)
         data["generation"]["http"] = {k: v for k, v in data["generation"]["http"].items()
                                       if k not in HTTP_TRANSPORT_KEYS}
+        for (section, key), default in _LATER_KEYS.items():
+            if data[section].get(key) == default:
+                del data[section][key]
         return {k: data[k] for k in ("prompts", "template", "generation", "verifiers", "selection", "output", "limit")}
 
     def fingerprint(self) -> str:
@@ -208,6 +214,10 @@ class Recipe:
 _SECTIONS = {"prompts": PromptSource, "template": Template, "generation": Generation, "selection": Selection,
              "output": Output, "resources": Resources}
 _TOP_KEYS = {"name", "description", "extends", "verifiers", "limit", *_SECTIONS}
+
+
+# Keys added after run folders existed: left out of the fingerprint while at their default, so those folders resume.
+_LATER_KEYS = {("selection", "max_completion_chars"): 1_000_000}
 
 
 def _build_verifiers(data: Any, origin: str) -> list[VerifierSpec]:
