@@ -12,8 +12,11 @@ Pure string work on the already-generated text: linear time, so the wall-clock b
 
 from __future__ import annotations
 
-from verifiers.types import Completion, Prompt, Verdict, split_think
+from typing import Sequence
+
 from verifiers.base import Verifier
+from verifiers.params import check_params, flag
+from verifiers.types import Completion, Prompt, Verdict, split_think
 
 
 class FormatVerifier(Verifier):
@@ -21,14 +24,19 @@ class FormatVerifier(Verifier):
 
     name = "format"
     version = "1"
+    PARAMS = {"require_think": flag(), "allow_truncated": flag()}
 
     def __init__(self, require_think: bool = True, allow_truncated: bool = False) -> None:
         """require_think: reject traces with no think block (off for non-reasoning teachers).
         allow_truncated: accept `finish_reason == "length"` (never wise for SFT data; for audits only)."""
+        check_params(self.name, {"require_think": require_think, "allow_truncated": allow_truncated}, self.PARAMS)
         self.require_think = require_think
         self.allow_truncated = allow_truncated
 
-    def verify(self, prompt: Prompt, completion: Completion) -> Verdict:
+    def verify_batch(self, prompt: Prompt, completions: Sequence[Completion]) -> list[Verdict]:
+        return [self._judge(c) for c in completions]
+
+    def _judge(self, completion: Completion) -> Verdict:
         if completion.finish_reason == "length" and not self.allow_truncated:
             return Verdict.reject(self.name, "truncated", completion_tokens=completion.completion_tokens)
         split = split_think(completion.text)

@@ -348,9 +348,6 @@ class LanguageVerifier(Verifier):
         if 0 < min_sentence_letters < min_segment_chars:
             raise ValueError(f"min_sentence_letters must be 0 (off) or at least min_segment_chars ({min_segment_chars})")
 
-    def verify(self, prompt: Prompt, completion: Completion) -> Verdict:
-        return self.verify_batch(prompt, [completion])[0]
-
     def verify_batch(self, prompt: Prompt, completions: Sequence[Completion]) -> list[Verdict]:
         expectation = self.expectation(prompt)
         return [self._judge(expectation, c.text) for c in completions]

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 
 from verifiers.types import Completion, Prompt, Verdict, split_think
 from verifiers.base import Verifier
+from verifiers.params import check_names, signature_names
 from verifiers.code.extract import extract_code
 from verifiers.code.run import RunSettings, run_suite
 from verifiers.code.testcases import MalformedTests, TestSuite, parse_tests
@@ -79,6 +80,7 @@ class CodeVerifier(Verifier):
     @classmethod
     def check_params(cls, **params: Any) -> None:
         """The parameter checks alone: the sandbox's preflight runs when a run creates the verifier."""
+        check_names(cls.name, params, signature_names(cls))
         bound = inspect.signature(cls).bind(**params)
         bound.apply_defaults()
         args = bound.arguments
@@ -94,9 +96,6 @@ class CodeVerifier(Verifier):
         except MalformedTests as exc:
             return exc.reason
         return None
-
-    def verify(self, prompt: Prompt, completion: Completion) -> Verdict:
-        return self.verify_batch(prompt, [completion])[0]
 
     def verify_batch(self, prompt: Prompt, completions: Sequence[Completion]) -> list[Verdict]:
         try:
