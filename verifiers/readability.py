@@ -32,8 +32,10 @@ _WORD_WINDOW = 20_000  # word loops are looked for in the tail only: a loop unti
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+# Lines that read as code. Each alternative is linear in the line (no two unbounded parts can match the same text):
+# `def f(...)` stops at the first `)`, so one long line cannot make the match backtrack over every `)` it holds.
 _CODE_LINE = re.compile(
-    r"^\s*(?:def \w+\(.*\)\s*(?:->.*)?:|class \w+.*:|import \w+|from [\w.]+ import |#include\s*<|"
+    r"^\s*(?:def \w+\([^)\n]*\)\s*(?:->[^:\n]*)?:|class \w+.*:|import \w+|from [\w.]+ import |#include\s*<|"
     r"int main\s*\(|public (?:static )?(?:class|void|int)\b|for \w+ in .+:|while .+:|print\(.*\)\s*$|"
     r"return\b.*;|console\.log\(|function \w+\s*\(|(?:let|const|var) \w+\s*=.*;)"
 )
