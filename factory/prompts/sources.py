@@ -1,18 +1,32 @@
 """Prompt sources: local JSONL / Parquet files or a Hugging Face Hub dataset, turned into `Prompt`s.
 
 Contract: rows come out in source order, so work units (fixed groups of consecutive prompts) are the same on every
-run. A problem with the whole source (file missing, a mapped column absent, duplicate ids, ids shared by rows that
-disagree) raises `SourceError` naming the file, row and field. A problem with one row (not UTF-8, not JSON, text
-that is not valid Unicode, empty problem, empty gold) skips that row and records a `SkippedRow` with file, row,
-field and reason: counted in the run's stats, never lost silently. Rows are numbered from 1 (the line number in a
-JSONL file, the row index + 1 in Parquet).
+run. A problem with the whole source (file missing or not a regular file, a mapped column absent, duplicate ids,
+ids shared by rows that disagree) raises `SourceError` naming the file, row and field. A problem with one row skips
+that row and records a `SkippedRow` with file, row, field and reason: counted in the run's stats, never lost
+silently, and nothing in a row can stop the run. Rows are numbered from 1 (the line number in a JSONL file, the row
+index + 1 in Parquet).
+
+Every row is validated here, with bounded resources, before anything else sees it:
+- a JSONL line longer than `prompts.max_row_bytes` is skipped without being held in memory (read in pieces);
+- a row nested deeper than `prompts.max_row_depth` (JSON arrays and objects) is skipped, and so is one the JSON
+  parser cannot follow;
+- not UTF-8, not JSON, not an object, text with a lone surrogate: skipped. A UTF-8 byte-order mark is read;
+- types, by one documented rule: the problem must be a string; an id a string or an integer (written in decimal;
+  a boolean, float, list or bytes is refused); the gold any JSON value (a string for math, tests for code) but not
+  bytes; a completion (traces) and a `model` strings. Bytes are never turned into text (decode them upstream):
+  no field is ever stored as `str()` of bytes or of a list.
+- Rows without an id get `row-<row number>`; such a generated id never merges with or duplicates an explicit id
+  that looks the same: the later of the two rows is skipped, naming the earlier one.
 
 Only the mapped columns (id, problem, gold, and an optional per-prompt `language`) and those the recipe names in
 `prompts.keep_columns` reach the prompts (and so the output rows, under `metadata`).
 
 Every load also returns the input's identity (`LoadedPrompts.identity`): the file's resolved path, size and sha256,
 or the Hub dataset's id, config, split and revision. It is part of the run's fingerprint, so a changed input is
-never mixed into a run folder made from another one.
+never mixed into a run folder made from another one. The identity is the bytes actually read: a JSONL file is read
+up to the size that was hashed (lines appended while the run reads it are not part of this run) and hashed again
+as it is read; if those bytes changed meanwhile, the read stops with a `SourceError`.
 """
 
 from __future__ import annotations
@@ -29,6 +43,8 @@ from factory.recipe import PromptSource, Template
 from verifiers.types import Prompt, chat
 
 FILE_TYPES = (".jsonl", ".json", ".parquet")
+ID_PATTERN = "row-{:06d}"
+"""The id of a row that has none (its row number)."""
 
 
 class SourceError(ValueError):
@@ -63,11 +79,13 @@ class LoadedPrompts:
 
 
 def file_identity(path: Path) -> dict[str, Any]:
-    digest = hashlib.sha256()
+    """Path, size and sha256 of the bytes hashed (the size is what was hashed, not a later stat)."""
+    digest, size = hashlib.sha256(), 0
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
-    return {"kind": "file", "path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+            size += len(block)
+    return {"kind": "file", "path": str(path), "bytes": size, "sha256": digest.hexdigest()}
 
 
 def local_file(name: str, what: str) -> Path:
@@ -75,6 +93,9 @@ def local_file(name: str, what: str) -> Path:
     path = resolve_data_path(name)
     if path.is_dir():
         raise SourceError(f"{what} {name}: is a folder, not a file (give a .jsonl or .parquet file)")
+    if path.exists() and not path.is_file():
+        raise SourceError(f"{what} {path}: not a regular file (a FIFO, socket or device); it must be read twice "
+                          "(hashed, then read), so give a file")
     if not path.is_file():
         raise SourceError(f"{what} not found: {name} (looked at {path})")
     if path.suffix not in FILE_TYPES:
@@ -82,25 +103,54 @@ def local_file(name: str, what: str) -> Path:
     return path
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | SkippedRow]]:
+def _jsonl_rows(path: Path, identity: dict[str, Any], max_row_bytes: int
+                ) -> Iterator[tuple[int, dict[str, Any] | SkippedRow]]:
+    """Rows of a JSONL file: exactly the `identity["bytes"]` bytes that were hashed, hashed again as they are read."""
+    digest, left = hashlib.sha256(), identity["bytes"]
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while left > 0:
+            raw = handle.readline(min(max_row_bytes + 1, left))
+            if not raw:
+                break
+            digest.update(raw)
+            left -= len(raw)
+            number += 1
+            if len(raw) > max_row_bytes:  # too long: the rest of the line is read in pieces, never held whole
+                last = raw
+                while not last.endswith(b"\n") and left > 0:
+                    last = handle.readline(min(1 << 20, left))
+                    if not last:
+                        break
+                    digest.update(last)
+                    left -= len(last)
+                yield number, SkippedRow(str(path), number, "*", f"longer than {max_row_bytes} bytes "
+                                         "(prompts.max_row_bytes)")
+                continue
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a UTF-8 byte-order mark
             if not raw.strip():
                 continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield number, SkippedRow(str(path), number, "*", f"not valid UTF-8 (byte {exc.start})")
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield number, SkippedRow(str(path), number, "*", f"not valid JSON ({exc.msg})")
-                continue
-            if not isinstance(row, dict):
-                yield number, SkippedRow(str(path), number, "*", "a row must be a JSON object")
-                continue
-            yield number, row
+            yield number, _parse_line(path, number, raw)
+    if digest.hexdigest() != identity["sha256"]:
+        raise SourceError(f"{path}: changed while it was read (its first {identity['bytes']} bytes are not those "
+                          "hashed when the run started); rerun with a file that stays as it is")
+
+
+def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any] | SkippedRow:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return SkippedRow(str(path), number, "*", f"not valid UTF-8 (byte {exc.start})")
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return SkippedRow(str(path), number, "*", f"not valid JSON ({exc.msg})")
+    except RecursionError:
+        return SkippedRow(str(path), number, "*", "nested too deeply to be read")
+    if not isinstance(row, dict):
+        return SkippedRow(str(path), number, "*", "a row must be a JSON object")
+    return row
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -140,12 +190,9 @@ def iter_source_rows(source: PromptSource, with_run_folders: bool = False
                     "units": sorted(p.name for p in (folder / ".factory" / "units").glob("*.json"))}
         return str(folder), identity, _run_folder_rows(folder, source.columns)
     path = local_file(source.path or "", "prompt file")
-    rows = _parquet_rows(path) if path.suffix == ".parquet" else _jsonl_rows(path)
-    return str(path), file_identity(path), rows
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else "" if value is None else str(value)
+    identity = file_identity(path)
+    rows = _parquet_rows(path) if path.suffix == ".parquet" else _jsonl_rows(path, identity, source.max_row_bytes)
+    return str(path), identity, rows
 
 
 def _not_unicode(value: Any) -> bool:
@@ -186,7 +233,7 @@ class PromptStream:
             ahead.append(item)
             row = item[1]
             if isinstance(row, dict) and isinstance(row.get("completion"), str):
-                model = _text(row.get("model")) or None
+                model = row.get("model") if isinstance(row.get("model"), str) and row["model"] else None
                 break
         self._rows = chain(ahead, self._rows)
         return model
@@ -194,7 +241,7 @@ class PromptStream:
     def __iter__(self) -> Iterator[tuple[Prompt, int, list[str] | None]]:
         columns = self.source.columns
         problem_column, gold_column = columns["problem"], columns["gold"]
-        seen: dict[str, int] = {}  # prompt id -> its first row
+        seen: dict[str, tuple[int, bool]] = {}  # prompt id -> (its first row, whether the id was explicit)
         group: tuple[Prompt, int, list[str]] | None = None
         emitted = usable = 0
         for number, row in self._rows:
@@ -204,30 +251,37 @@ class PromptStream:
             usable += 1
             if usable == 1:
                 _check_columns(self.origin, number, row, self.source, self.traces)
-            problem, gold = _text(row.get(problem_column)).strip(), row.get(gold_column)
-            skip = _row_problem(row, problem, gold, problem_column, gold_column, self.traces)
+            skip = _row_problem(row, self.source, self.id_column, self.traces)
             if skip:
                 self.skipped.append(SkippedRow(self.origin, number, *skip))
                 continue
+            problem, gold = row[problem_column].strip(), row.get(gold_column)
             raw_id = row.get(self.id_column) if self.id_column else None
-            prompt_id = _text(raw_id).strip() or f"row-{number:06d}"
+            explicit = str(raw_id).strip() if raw_id is not None else ""  # a string or an int (checked above)
+            prompt_id = explicit or ID_PATTERN.format(number)
+            if prompt_id in seen and seen[prompt_id][1] != bool(explicit):
+                first_row = seen[prompt_id][0]
+                self.skipped.append(SkippedRow(self.origin, number, self.id_column or "id",
+                                               f"id {prompt_id!r} is also the {'generated' if explicit else 'explicit'}"
+                                               f" id of row {first_row}; an id-less row never merges with another"))
+                continue
             if self.traces and group is not None and group[0].prompt_id == prompt_id:
                 self._check_same(group, prompt_id, problem, gold, number)
                 group[2].append(row["completion"])
                 continue
             if prompt_id in seen:
-                raise SourceError(self._repeat_message(prompt_id, seen[prompt_id], number))
+                raise SourceError(self._repeat_message(prompt_id, seen[prompt_id][0], number))
             if self.limit is not None and emitted >= self.limit:
                 break
             if group is not None:
                 yield group
                 group = None
-            seen[prompt_id] = number
+            seen[prompt_id] = (number, bool(explicit))
             prompt = self._prompt(row, prompt_id, problem, gold)
             emitted += 1
             if self.traces:
                 if self.model is None and row.get("model"):
-                    self.model = _text(row["model"])
+                    self.model = row["model"]
                 group = (prompt, number, [row["completion"]])
             else:
                 yield prompt, number, None
@@ -240,8 +294,8 @@ class PromptStream:
     def _prompt(self, row: dict[str, Any], prompt_id: str, problem: str, gold: Any) -> Prompt:
         metadata = {k: row.get(k) for k in self.source.keep_columns if k in row}
         language_column = self.source.columns.get("language")
-        if language_column and row.get(language_column):
-            metadata["language"] = _text(row.get(language_column)).strip()
+        if language_column and isinstance(row.get(language_column), str) and row[language_column].strip():
+            metadata["language"] = row[language_column].strip()
         return Prompt(
             prompt_id=prompt_id,
             messages=chat(self.template.system_prompt, self.template.user_template.format(problem=problem)),
@@ -343,17 +397,63 @@ def _check_columns(origin: str, number: int, row: dict[str, Any], source: Prompt
                           f"columns present: {', '.join(sorted(row))})")
 
 
-def _row_problem(row: dict[str, Any], problem: str, gold: Any, problem_column: str, gold_column: str,
+def _row_problem(row: dict[str, Any], source: PromptSource, id_column: str | None,
                  with_completions: bool) -> tuple[str, str] | None:
-    """(field, reason) when this row must be skipped, else None."""
-    if not problem:
+    """(field, reason) when this row must be skipped, else None (the rules of the module docstring)."""
+    problem_column, gold_column = source.columns["problem"], source.columns["gold"]
+    for name in row:
+        depth = _depth(row[name], source.max_row_depth)
+        if depth > source.max_row_depth:
+            return str(name), f"nested deeper than {source.max_row_depth} levels (prompts.max_row_depth)"
+        if _holds_bytes(row[name]) and (name in source.columns.values() or name in source.keep_columns
+                                        or name in ("completion", "model", "id")):
+            return str(name), "holds bytes, not text (decode it to UTF-8 before the factory reads it)"
+    problem = row.get(problem_column)
+    if not isinstance(problem, str):
+        return problem_column, f"the problem must be a string, got {_kind(problem)}"
+    if not problem.strip():
         return problem_column, "empty problem"
+    raw_id = row.get(id_column) if id_column else None
+    if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, (str, int))):
+        return str(id_column), f"an id must be a string or an integer, got {_kind(raw_id)}"
+    gold = row.get(gold_column)
     if gold is None or (isinstance(gold, str) and not gold.strip()):
         return gold_column, "empty gold answer"
     if with_completions and not isinstance(row.get("completion"), str):
-        return "completion", "completion must be a string"
-    for name, value in ((problem_column, problem), (gold_column, gold)) + (
-            (("completion", row.get("completion")),) if with_completions else ()):
-        if _not_unicode(value):
-            return name, "text is not valid Unicode (a lone surrogate); it cannot be stored"
+        return "completion", f"completion must be a string, got {_kind(row.get('completion'))}"
+    if with_completions and row.get("model") is not None and not isinstance(row.get("model"), str):
+        return "model", f"model must be a string, got {_kind(row.get('model'))}"
+    for name in [problem_column, gold_column, source.columns.get("language"), id_column] + (
+            ["completion"] if with_completions else []):
+        if name and _not_unicode(row.get(name)):
+            return name, "text is not valid Unicode (a lone surrogate) or not JSON data; it cannot be stored"
     return None
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _depth(value: Any, limit: int) -> int:
+    """How deep lists and mappings nest in `value` (a scalar is 0); stops counting past `limit`. Iterative."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, tuple, dict)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((v, depth) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _holds_bytes(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            return True
+        if isinstance(item, (list, tuple, dict)):
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False

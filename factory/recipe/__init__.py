@@ -59,6 +59,10 @@ class PromptSource:
     dedup: dict[str, Any] | None = None
     """Drop duplicate prompts before generation: `{exact: true, near: false, threshold: 0.8, num_perm: 128}`
     (exact after normalisation; near = MinHash LSH at that Jaccard threshold)."""
+    max_row_bytes: int = bounded(16 * 2**20, 1024, 2**30)
+    """A JSONL row (line) longer than this many bytes is skipped, read in pieces and never held whole."""
+    max_row_depth: int = bounded(64, 1, 500)
+    """A row whose values nest lists and objects deeper than this is skipped (the JSON parser's own limit is ~1000)."""
 
 
 @dataclass
@@ -216,7 +220,8 @@ _TOP_KEYS = {"name", "description", "extends", "verifiers", "limit", *_SECTIONS}
 
 
 # Keys added after run folders existed: left out of the fingerprint while at their default, so those folders resume.
-_LATER_KEYS = {("selection", "max_completion_chars"): 1_000_000}
+_LATER_KEYS = {("selection", "max_completion_chars"): 1_000_000, ("prompts", "max_row_bytes"): 16 * 2**20,
+               ("prompts", "max_row_depth"): 64}
 
 
 def _build_verifiers(data: Any, origin: str) -> list[VerifierSpec]:
