@@ -31,7 +31,6 @@ as it is read; if those bytes changed meanwhile, the read stops with a `SourceEr
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from itertools import chain
@@ -39,27 +38,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from factory.paths import resolve_data_path
+from factory.prompts.reading import (FILE_TYPES, SkippedRow, SourceError, file_identity, jsonl_rows,  # noqa: F401
+                                     local_file, parquet_rows)
+from factory.prompts.row_rules import row_problem
 from factory.recipe import PromptSource, Template
 from verifiers.types import Prompt, chat
-
-FILE_TYPES = (".jsonl", ".json", ".parquet")
 ID_PATTERN = "row-{:06d}"
 """The id of a row that has none (its row number)."""
-
-
-class SourceError(ValueError):
-    """The prompt source cannot be used at all; the message names file, row and field."""
-
-
-@dataclass(frozen=True)
-class SkippedRow:
-    file: str
-    row: int
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: row {self.row}: field '{self.field}': {self.reason}"
 
 
 @dataclass
@@ -76,95 +61,6 @@ class LoadedPrompts:
     """For `factory verify`: prompt_id -> completion texts in input order (empty for generation)."""
     models: set[str] = field(default_factory=set)
     """For `factory verify`: the values of the input's `model` column, if it has one."""
-
-
-def file_identity(path: Path) -> dict[str, Any]:
-    """Path, size and sha256 of the bytes hashed (the size is what was hashed, not a later stat)."""
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-            size += len(block)
-    return {"kind": "file", "path": str(path), "bytes": size, "sha256": digest.hexdigest()}
-
-
-def local_file(name: str, what: str) -> Path:
-    """The local file `name` (see `resolve_data_path`), or a SourceError that says what is wrong with it."""
-    path = resolve_data_path(name)
-    if path.is_dir():
-        raise SourceError(f"{what} {name}: is a folder, not a file (give a .jsonl or .parquet file)")
-    if path.exists() and not path.is_file():
-        raise SourceError(f"{what} {path}: not a regular file (a FIFO, socket or device); it must be read twice "
-                          "(hashed, then read), so give a file")
-    if not path.is_file():
-        raise SourceError(f"{what} not found: {name} (looked at {path})")
-    if path.suffix not in FILE_TYPES:
-        raise SourceError(f"{path}: unsupported file type '{path.suffix}' (use .jsonl or .parquet)")
-    return path
-
-
-def _jsonl_rows(path: Path, identity: dict[str, Any], max_row_bytes: int
-                ) -> Iterator[tuple[int, dict[str, Any] | SkippedRow]]:
-    """Rows of a JSONL file: exactly the `identity["bytes"]` bytes that were hashed, hashed again as they are read."""
-    digest, left = hashlib.sha256(), identity["bytes"]
-    with path.open("rb") as handle:
-        number = 0
-        while left > 0:
-            raw = handle.readline(min(max_row_bytes + 1, left))
-            if not raw:
-                break
-            digest.update(raw)
-            left -= len(raw)
-            number += 1
-            if len(raw) > max_row_bytes:  # too long: the rest of the line is read in pieces, never held whole
-                last = raw
-                while not last.endswith(b"\n") and left > 0:
-                    last = handle.readline(min(1 << 20, left))
-                    if not last:
-                        break
-                    digest.update(last)
-                    left -= len(last)
-                yield number, SkippedRow(str(path), number, "*", f"longer than {max_row_bytes} bytes "
-                                         "(prompts.max_row_bytes)")
-                continue
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]  # a UTF-8 byte-order mark
-            if not raw.strip():
-                continue
-            yield number, _parse_line(path, number, raw)
-    if digest.hexdigest() != identity["sha256"]:
-        raise SourceError(f"{path}: changed while it was read (its first {identity['bytes']} bytes are not those "
-                          "hashed when the run started); rerun with a file that stays as it is")
-
-
-def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any] | SkippedRow:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return SkippedRow(str(path), number, "*", f"not valid UTF-8 (byte {exc.start})")
-    try:
-        row = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return SkippedRow(str(path), number, "*", f"not valid JSON ({exc.msg})")
-    except RecursionError:
-        return SkippedRow(str(path), number, "*", "nested too deeply to be read")
-    if not isinstance(row, dict):
-        return SkippedRow(str(path), number, "*", "a row must be a JSON object")
-    return row
-
-
-def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    import pyarrow.parquet as pq
-
-    try:
-        reader = pq.ParquetFile(path)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
-        raise SourceError(f"{path}: not a readable Parquet file: {exc}") from exc
-    number = 0
-    for batch in reader.iter_batches(batch_size=4096):  # row groups streamed, not one read_table
-        for row in batch.to_pylist():
-            number += 1
-            yield number, row
 
 
 def iter_source_rows(source: PromptSource, with_run_folders: bool = False
@@ -191,17 +87,8 @@ def iter_source_rows(source: PromptSource, with_run_folders: bool = False
         return str(folder), identity, _run_folder_rows(folder, source.columns)
     path = local_file(source.path or "", "prompt file")
     identity = file_identity(path)
-    rows = _parquet_rows(path) if path.suffix == ".parquet" else _jsonl_rows(path, identity, source.max_row_bytes)
+    rows = parquet_rows(path) if path.suffix == ".parquet" else jsonl_rows(path, identity, source.max_row_bytes)
     return str(path), identity, rows
-
-
-def _not_unicode(value: Any) -> bool:
-    """Text with a lone surrogate ("\\ud800" in JSON) cannot be stored in Parquet."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-        return False
-    except (UnicodeEncodeError, TypeError, ValueError):
-        return True
 
 
 class PromptStream:
@@ -251,7 +138,7 @@ class PromptStream:
             usable += 1
             if usable == 1:
                 _check_columns(self.origin, number, row, self.source, self.traces)
-            skip = _row_problem(row, self.source, self.id_column, self.traces)
+            skip = row_problem(row, self.source, self.id_column, self.traces)
             if skip:
                 self.skipped.append(SkippedRow(self.origin, number, *skip))
                 continue
@@ -397,63 +284,3 @@ def _check_columns(origin: str, number: int, row: dict[str, Any], source: Prompt
                           f"columns present: {', '.join(sorted(row))})")
 
 
-def _row_problem(row: dict[str, Any], source: PromptSource, id_column: str | None,
-                 with_completions: bool) -> tuple[str, str] | None:
-    """(field, reason) when this row must be skipped, else None (the rules of the module docstring)."""
-    problem_column, gold_column = source.columns["problem"], source.columns["gold"]
-    for name in row:
-        depth = _depth(row[name], source.max_row_depth)
-        if depth > source.max_row_depth:
-            return str(name), f"nested deeper than {source.max_row_depth} levels (prompts.max_row_depth)"
-        if _holds_bytes(row[name]) and (name in source.columns.values() or name in source.keep_columns
-                                        or name in ("completion", "model", "id")):
-            return str(name), "holds bytes, not text (decode it to UTF-8 before the factory reads it)"
-    problem = row.get(problem_column)
-    if not isinstance(problem, str):
-        return problem_column, f"the problem must be a string, got {_kind(problem)}"
-    if not problem.strip():
-        return problem_column, "empty problem"
-    raw_id = row.get(id_column) if id_column else None
-    if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, (str, int))):
-        return str(id_column), f"an id must be a string or an integer, got {_kind(raw_id)}"
-    gold = row.get(gold_column)
-    if gold is None or (isinstance(gold, str) and not gold.strip()):
-        return gold_column, "empty gold answer"
-    if with_completions and not isinstance(row.get("completion"), str):
-        return "completion", f"completion must be a string, got {_kind(row.get('completion'))}"
-    if with_completions and row.get("model") is not None and not isinstance(row.get("model"), str):
-        return "model", f"model must be a string, got {_kind(row.get('model'))}"
-    for name in [problem_column, gold_column, source.columns.get("language"), id_column] + (
-            ["completion"] if with_completions else []):
-        if name and _not_unicode(row.get(name)):
-            return name, "text is not valid Unicode (a lone surrogate) or not JSON data; it cannot be stored"
-    return None
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _depth(value: Any, limit: int) -> int:
-    """How deep lists and mappings nest in `value` (a scalar is 0); stops counting past `limit`. Iterative."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (list, tuple, dict)):
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                return deepest
-            stack.extend((v, depth) for v in (item.values() if isinstance(item, dict) else item))
-    return deepest
-
-
-def _holds_bytes(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (bytes, bytearray, memoryview)):
-            return True
-        if isinstance(item, (list, tuple, dict)):
-            stack.extend(item.values() if isinstance(item, dict) else item)
-    return False
