@@ -29,7 +29,7 @@ from factory.prompts.curation_step import CurationReport
 from factory.prompts.gold_cache import GoldCache
 from factory.progress import Progress
 from factory.recipe import Recipe, fingerprint_diff
-from factory.output.run_folder import RunFolder, RunFolderError, is_run_folder
+from factory.output.run_folder import RunFolder, RunFolderError, folder_name, is_run_folder
 from factory.runtimes.base import Runtime, WorkUnit
 from factory.prompts.sources import PromptStream, SkippedRow, rows_estimate
 from factory.stats import summarize, totals_of
@@ -107,7 +107,7 @@ def run_fingerprint(recipe: Recipe, identity: dict[str, Any]) -> str:
 
 
 def default_out(recipe: Recipe, fingerprint: str) -> Path:
-    return Path("runs") / f"{recipe.name}-{fingerprint[:8]}"
+    return Path("runs") / folder_name(recipe.name, fingerprint[:8])
 
 
 def plan_run(recipe: Recipe, source: PromptStream, runtime: Runtime, verifiers: list[Any],
@@ -150,7 +150,7 @@ def open_run(folder: RunFolder, plan: RunPlan, event: Callable[..., None]) -> No
     for unit, what in sorted(folder.damaged_units(done).items()):
         event("warning", message=f"unit {unit:05d} is redone: {what}")
         folder.drop_marker(unit)
-        done.pop(unit)
+        done.pop(unit, None)
     plan.done = done
     for marker in done.values():
         for split, count in marker["rows"].items():
