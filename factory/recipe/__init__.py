@@ -320,7 +320,7 @@ def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe
 
 def http_settings(generation: Generation) -> Any:
     """`factory.engines.openai_engine.HTTPSettings` of an openai-engine recipe, validated."""
-    from factory.engines.openai_engine import HTTPSettings
+    from factory.engines.http_settings import HTTPSettings
 
     known = set(HTTPSettings.field_names()) - {"base_url", "api_key_env", "max_concurrency"}
     unknown = sorted(set(generation.http) - known)
