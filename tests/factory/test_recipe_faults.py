@@ -115,3 +115,19 @@ def test_a_good_recipe_with_every_filter_tuned_still_loads(tmp_path):
     proc = factory("recipes", "show", str(recipe), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "max_line_repeats: 5" in proc.stdout
+
+
+def test_the_new_limit_keys_leave_shipped_fingerprints_as_they_were():
+    from factory.recipe import list_recipes, load_recipe
+
+    # math and deepseek-api read Hub datasets, so their fingerprints do not depend on the checkout's path
+    pinned = {"math": "9bc95a45a0ce7649", "deepseek-api": "b142d111f813bc23"}
+    for name in list_recipes():
+        recipe = load_recipe(name)
+        settings = recipe.fingerprinted()
+        assert "max_completion_chars" not in settings["selection"]
+        assert "max_row_bytes" not in settings["prompts"] and "max_row_depth" not in settings["prompts"]
+        if name in pinned:
+            assert recipe.fingerprint() == pinned[name], name
+        changed = load_recipe(name, ["selection.max_completion_chars=5000", "prompts.max_row_depth=8"])
+        assert changed.fingerprint() != recipe.fingerprint()  # a limit that decides rows is part of the identity
