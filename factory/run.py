@@ -28,7 +28,7 @@ from typing import Any
 
 import factory
 from factory.logs import attach as attach_library_log
-from factory.output.run_folder import RunFolder, is_run_folder
+from factory.output.run_folder import RunFolder, folder_name, is_run_folder
 from factory.output.run_record import RunRecord, now
 from factory.progress import Progress
 from factory.prompts.gold_cache import GoldCache
@@ -63,7 +63,7 @@ def run_fingerprint(recipe: Recipe, identity: dict[str, Any]) -> str:
 
 
 def default_out(recipe: Recipe, fingerprint: str) -> Path:
-    return Path("runs") / f"{recipe.name}-{fingerprint[:8]}"
+    return Path("runs") / folder_name(recipe.name, fingerprint[:8])
 
 
 def splits_of(recipe: Recipe) -> list[str]:

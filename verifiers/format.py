@@ -15,8 +15,11 @@ Pure string work on the already-generated text: linear time, so the wall-clock b
 
 from __future__ import annotations
 
-from verifiers.types import Completion, Prompt, Verdict, split_think
+from typing import Sequence
+
 from verifiers.base import Verifier
+from verifiers.params import check_params, flag, text
+from verifiers.types import Completion, Prompt, Verdict, split_think
 
 
 class FormatVerifier(Verifier):
@@ -24,20 +27,23 @@ class FormatVerifier(Verifier):
 
     name = "format"
     version = "1"
-
     THINK = ("required", "allowed", "forbidden")
+    PARAMS = {"require_think": flag(), "allow_truncated": flag(), "think": text(THINK, optional=True)}
 
     def __init__(self, require_think: bool = True, allow_truncated: bool = False, think: str | None = None) -> None:
         """think: `required` (R1's reasoning traces, the default), `allowed` (a think block or none: general data)
         or `forbidden` (plain answers only). require_think: the older switch (false = `allowed`); `think` wins.
         allow_truncated: accept `finish_reason == "length"` (never wise for SFT data; for audits only)."""
-        if think is not None and think not in self.THINK:
-            raise ValueError(f"think: must be one of {', '.join(self.THINK)}, got {think!r}")
+        check_params(self.name, {"require_think": require_think, "allow_truncated": allow_truncated, "think": think},
+                     self.PARAMS)
         self.think = think or ("required" if require_think else "allowed")
         self.require_think = self.think == "required"
         self.allow_truncated = allow_truncated
 
-    def verify(self, prompt: Prompt, completion: Completion) -> Verdict:
+    def verify_batch(self, prompt: Prompt, completions: Sequence[Completion]) -> list[Verdict]:
+        return [self._judge(c) for c in completions]
+
+    def _judge(self, completion: Completion) -> Verdict:
         if completion.finish_reason == "length" and not self.allow_truncated:
             return Verdict.reject(self.name, "truncated", completion_tokens=completion.completion_tokens)
         split = split_think(completion.text)

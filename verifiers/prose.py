@@ -131,14 +131,26 @@ def _drop_code_lines(text: str) -> str:
     return "\n".join(out)
 
 
+def _drop_unclosed(text: str) -> str:
+    """Blank the `\\(` and `\\[` that no closer follows. Each would make the scan below look for its closer to
+    the end of the text and fail, so many of them would cost quadratic time; blanked, every scan is linear."""
+    for opener, closer in (("\\(", "\\)"), ("\\[", "\\]")):
+        last = text.rfind(closer)
+        tail = last + len(closer) if last >= 0 else 0
+        if opener in text[tail:]:
+            text = text[:tail] + text[tail:].replace(opener, "  ")
+    return text
+
+
 def clean_prose(text: str) -> str:
     """`text` with everything that is not prose replaced by spaces, character for character (line breaks are
-    kept), so positions in the result are positions in `text`."""
+    kept), so positions in the result are positions in `text`. Linear time in the text's length (every pattern
+    is bounded or anchored by a delimiter that follows it)."""
     def blank(m: re.Match[str]) -> str:
         found = m.group(0)
         return _NOT_NEWLINE.sub(" ", found) if "\n" in found else " " * len(found)
 
-    return _NON_PROSE.sub(blank, _drop_code_lines(text))
+    return _NON_PROSE.sub(blank, _drop_code_lines(_drop_unclosed(text)))
 
 
 def _sentence_pieces(sentence: str) -> dict[str, tuple[list[str], int]]:

@@ -23,16 +23,19 @@ import unicodedata
 from collections import Counter
 from typing import Sequence
 
-from verifiers.types import Completion, Prompt, Verdict, split_think
 from verifiers.base import Verifier
+from verifiers.params import check_params, flag, integer, texts
 from verifiers.prose import FENCE
+from verifiers.types import Completion, Prompt, Verdict, split_think
 
 _WORD_WINDOW = 20_000  # word loops are looked for in the tail only: a loop until max_tokens ends the text
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+# Lines that read as code. Each alternative is linear in the line (no two unbounded parts can match the same text):
+# `def f(...)` stops at the first `)`, so one long line cannot make the match backtrack over every `)` it holds.
 _CODE_LINE = re.compile(
-    r"^\s*(?:def \w+\(.*\)\s*(?:->.*)?:|class \w+.*:|import \w+|from [\w.]+ import |#include\s*<|"
+    r"^\s*(?:def \w+\([^)\n]*\)\s*(?:->[^:\n]*)?:|class \w+.*:|import \w+|from [\w.]+ import |#include\s*<|"
     r"int main\s*\(|public (?:static )?(?:class|void|int)\b|for \w+ in .+:|while .+:|print\(.*\)\s*$|"
     r"return\b.*;|console\.log\(|function \w+\s*\(|(?:let|const|var) \w+\s*=.*;)"
 )
@@ -43,11 +46,16 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-class _TextVerifier(Verifier):
-    """Shared plumbing: a verifier that judges the completion text alone."""
+_MAX_CHARS = integer(1000, 100_000_000)  # how much of a text a filter looks at: at least 1,000 characters
 
-    def verify(self, prompt: Prompt, completion: Completion) -> Verdict:
-        return self.judge(completion.text)
+
+class _TextVerifier(Verifier):
+    """Shared plumbing: a verifier that judges the completion text alone, its parameters checked on construction."""
+
+    def _set(self, **params: object) -> None:
+        check_params(self.name, params, self.PARAMS or {})
+        for key, value in params.items():
+            setattr(self, key, value)
 
     def verify_batch(self, prompt: Prompt, completions: Sequence[Completion]) -> list[Verdict]:
         return [self.judge(c.text) for c in completions]
@@ -73,6 +81,9 @@ class RepetitionVerifier(_TextVerifier):
 
     name = "repetition"
     version = "1"
+    PARAMS = {"max_line_repeats": integer(1, 1_000_000), "max_consecutive_repeats": integer(1, 1_000_000),
+              "min_line_chars": integer(1, 1_000_000), "min_word_repeats": integer(2, 1_000_000),
+              "max_period_words": integer(1, 64), "max_char_run": integer(1, 100_000_000), "max_chars": _MAX_CHARS}
 
     def __init__(
         self,
@@ -84,13 +95,9 @@ class RepetitionVerifier(_TextVerifier):
         max_char_run: int = 200,
         max_chars: int = 100_000,
     ) -> None:
-        self.max_line_repeats = max_line_repeats
-        self.max_consecutive_repeats = max_consecutive_repeats
-        self.min_line_chars = min_line_chars
-        self.min_word_repeats = min_word_repeats
-        self.max_period_words = max_period_words
-        self.max_char_run = max_char_run
-        self.max_chars = max_chars
+        self._set(max_line_repeats=max_line_repeats, max_consecutive_repeats=max_consecutive_repeats,
+                  min_line_chars=min_line_chars, min_word_repeats=min_word_repeats, max_period_words=max_period_words,
+                  max_char_run=max_char_run, max_chars=max_chars)
 
     def judge(self, text: str) -> Verdict:
         text = re.sub(r"</?think>", "\n", text[-self.max_chars :])
@@ -144,10 +151,10 @@ class ParagraphLengthVerifier(_TextVerifier):
 
     name = "paragraph_length"
     version = "1"
+    PARAMS = {"max_paragraph_chars": integer(1, 100_000_000), "max_chars": _MAX_CHARS}
 
     def __init__(self, max_paragraph_chars: int = 3000, max_chars: int = 400_000) -> None:
-        self.max_paragraph_chars = max_paragraph_chars
-        self.max_chars = max_chars
+        self._set(max_paragraph_chars=max_paragraph_chars, max_chars=max_chars)
 
     def judge(self, text: str) -> Verdict:
         lines = FENCE.sub("\n", text[: self.max_chars]).split("\n")
@@ -170,6 +177,8 @@ class CodeInAnswerVerifier(_TextVerifier):
 
     name = "code_in_answer"
     version = "1"
+    PARAMS = {"allow_code": flag(), "allowed_languages": texts(), "check_reasoning": flag(),
+              "max_code_lines": integer(0, 1_000_000), "max_chars": _MAX_CHARS}
 
     def __init__(
         self,
@@ -179,11 +188,9 @@ class CodeInAnswerVerifier(_TextVerifier):
         max_code_lines: int = 1,
         max_chars: int = 400_000,
     ) -> None:
-        self.allow_code = allow_code
+        self._set(allow_code=allow_code, allowed_languages=allowed_languages, check_reasoning=check_reasoning,
+                  max_code_lines=max_code_lines, max_chars=max_chars)
         self.allowed_languages = {lang.lower() for lang in allowed_languages}
-        self.check_reasoning = check_reasoning
-        self.max_code_lines = max_code_lines
-        self.max_chars = max_chars
 
     def judge(self, text: str) -> Verdict:
         if self.allow_code:
@@ -213,9 +220,10 @@ class TrivialReasoningVerifier(_TextVerifier):
 
     name = "trivial_reasoning"
     version = "1"
+    PARAMS = {"min_reasoning_chars": integer(0, 1_000_000)}
 
     def __init__(self, min_reasoning_chars: int = 16) -> None:
-        self.min_reasoning_chars = min_reasoning_chars
+        self._set(min_reasoning_chars=min_reasoning_chars)
 
     def judge(self, text: str) -> Verdict:
         split = split_think(text)
@@ -244,9 +252,10 @@ class FinalSummaryVerifier(_TextVerifier):
 
     name = "final_summary"
     version = "1"
+    PARAMS = {"min_summary_tokens": integer(0, 1_000_000)}
 
     def __init__(self, min_summary_tokens: int = 3) -> None:
-        self.min_summary_tokens = min_summary_tokens
+        self._set(min_summary_tokens=min_summary_tokens)
 
     def judge(self, text: str) -> Verdict:
         split = split_think(text)

@@ -13,6 +13,11 @@ from typing import Any, Sequence
 
 from verifiers.types import Completion, Prompt
 
+ANSWER_FAULTS = ("invalid_answer", "invalid_usage", "response_too_large")
+"""finish_reasons an engine gives a sample made from a paid answer it could not read (an HTTP teacher's choice
+without text, a `usage` that is not a count, a body over the size bound): verification rejects such a sample as
+`teacher:<finish_reason>` before any verifier, and the answer is never asked for again."""
+
 
 @dataclass(frozen=True)
 class SamplingConfig:

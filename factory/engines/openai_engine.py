@@ -18,73 +18,43 @@ The counters (`counters()`) are what was billed: prompt tokens once per request,
 included, and the estimated cost from the optional prices.
 
 Faults: 429 (waits `Retry-After` / `retry-after-ms` when given), 408/409, 5xx, connection errors and resets,
-timeouts and malformed bodies are retried with exponential backoff and jitter, up to `max_retries`; then the
-request raises `TeacherUnavailableError` (its unit fails; the other requests of the unit still finish and are
-journaled, so a rerun only sends what is missing). 400/401/403/404/422 and other 4xx raise `TeacherConfigError`
-at once: the run must stop before it spends the prompt set on a wrong key, model or parameter. The API key is read
-from the environment variable named by `api_key_env`, sent only in the Authorization header, and scrubbed from
-every message this module builds.
+timeouts and bodies that are not an answer (not JSON, cut short, no `choices`) are retried with exponential backoff
+and jitter, up to `max_retries`; then the request raises `TeacherUnavailableError` (its unit fails; the other
+requests of the unit still finish and are journaled, so a rerun only sends what is missing). 400/401/403/404/422
+and other 4xx raise `TeacherConfigError` at once: the run must stop before it spends the prompt set on a wrong key,
+model or parameter.
+
+What was paid for is kept: a 200 answer is journaled as received (raw bytes) before it is read, and reading it
+never fails (`factory.engines.openai_wire`: a choice without text, a non-numeric or out-of-range `usage`, a body
+over `max_response_bytes` become samples whose finish_reason says so, rejected as `teacher:<reason>`), so no
+answer makes its unit fail and no rerun pays for it again. A body is read in chunks up to `max_response_bytes`
+and no further, so an endless stream cannot grow memory.
+
+Secrets: the API key is read from the environment variable named by `api_key_env` and sent only in the
+Authorization header. It is replaced by `***` in every answer body before it is journaled, in every sample text
+and in every message this module builds, whatever the server echoes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
+import json
 import os
 import random
 import threading
-import time
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Sequence
 
 import httpx
 
 from factory.engines.base import Engine, SamplingConfig
+from factory.engines.http_settings import HTTPSettings  # noqa: F401 - part of this module's interface
 from factory.engines.journal import RequestJournal, request_key
-from factory.recipe import Generation, HTTPClient, RecipeError
-from factory.recipe.fields import bounded, child, validate_section
-from verifiers.types import THINK_CLOSE, THINK_OPEN, Completion, Prompt
+from factory.engines.openai_wire import (MAX_TOKEN_COUNT, SAMPLE_RANGE_HEADER, answer_samples, chat_body, empty_samples,
+                                         error_detail, parse_answer, retry_after, sampling_fields, scrub_body)
+from verifiers.types import Completion, Prompt
 
 RETRYABLE_STATUS = {408, 409, 429}
-SAMPLE_RANGE_HEADER = "X-Factory-Sample-Range"
-"""Sent with every chat request ("a-b": sample indices [a, b)); lets a proxy or server log match requests to rows."""
-
-
-@dataclass
-class HTTPSettings(HTTPClient):
-    """How to reach an OpenAI-compatible endpoint: the endpoint, plus the client settings of the recipe's
-    `generation.http` (declared with their bounds in `factory.recipe.sections.HTTPClient`). `validate()` checks
-    every field as a recipe's are checked and raises ValueError naming the bad one."""
-
-    base_url: str = ""
-    """Endpoint root including the version, e.g. http://127.0.0.1:8000/v1 or https://api.deepseek.com/v1."""
-    api_key_env: str | None = None
-    """Name of the environment variable holding the API key (never the key itself); None: no Authorization."""
-    max_concurrency: int = bounded(16, 1, 4096)
-    """Requests in flight at once per engine. Each request asks for up to `max_n_per_request` samples."""
-
-    def check(self, where: str) -> None:
-        super().check(where)
-        if not self.base_url.startswith(("http://", "https://")):
-            raise RecipeError(f"{child(where, 'base_url')}: must start with http:// or https:// (got {self.base_url!r})")
-        if self.api_key_env is not None and (not self.api_key_env or not self.api_key_env.replace("_", "").isalnum()):
-            raise RecipeError(f"{child(where, 'api_key_env')}: must be the NAME of an environment variable (letters, digits, "
-                              f"_) (got {self.api_key_env!r})")
-
-    def validate(self) -> "HTTPSettings":
-        return validate_section(self, "generation")
-
-    @classmethod
-    def of(cls, generation: Generation) -> "HTTPSettings":
-        """The settings of a recipe's openai engine."""
-        client = {f.name: getattr(generation.http, f.name) for f in fields(HTTPClient)}
-        return cls(base_url=generation.base_url or "", api_key_env=generation.api_key_env,
-                   max_concurrency=generation.max_concurrency, **client).validate()
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
 
 
 class TeacherConfigError(Exception):
@@ -108,7 +78,7 @@ class OpenAIEngine(Engine):
         self.model = model
         self.settings = settings.validate()
         self._key = self._read_key()
-        self.journal = RequestJournal(journal_dir) if journal_dir is not None else None
+        self.journal = RequestJournal(journal_dir, self._read_answer) if journal_dir is not None else None
         self._counts = {"requests_sent": 0, "requests_in_flight": 0, "retries": 0, "requests_failed": 0,
                         "prompt_tokens": 0, "completion_tokens": 0, "samples_received": 0, "reused_from_journal": 0}
         self._counts_lock = threading.Lock()
@@ -203,7 +173,7 @@ class OpenAIEngine(Engine):
         jobs = []
         for prompt in prompts:
             body = self._body(prompt, sampling)
-            key = request_key(self.model, body["messages"], _sampling_fields(body))
+            key = request_key(self.model, body["messages"], sampling_fields(body))
             have = self.journal.lookup(prompt.prompt_id, key) if self.journal is not None else {}
             reused = [have[i] for i in range(first, first + sampling.n) if i in have]
             self._count(reused_from_journal=len(reused))
@@ -233,38 +203,36 @@ class OpenAIEngine(Engine):
         return sorted(done, key=lambda c: (order[c.prompt_id], c.sample_index))
 
     def _body(self, prompt: Prompt, sampling: SamplingConfig) -> dict[str, Any]:
-        return {"model": self.model, "messages": [dict(m) for m in prompt.messages],
-                "temperature": sampling.temperature, "top_p": sampling.top_p,
-                self.settings.max_tokens_field: sampling.max_tokens, **self.settings.extra_body}
+        s = self.settings
+        return chat_body(self.model, prompt, sampling.temperature, sampling.top_p, s.max_tokens_field,
+                         sampling.max_tokens, s.extra_body)
 
     async def _fill(self, prompt: Prompt, key: str, body: dict[str, Any], start: int, stop: int) -> list[Completion]:
-        """Samples [start, stop) of one prompt, as many requests as the server needs; each journaled on arrival."""
+        """Samples [start, stop) of one prompt, as many requests as the server needs. Each answer is journaled as
+        received, before it is read; reading it never fails (see `factory.engines.openai_wire`)."""
         got: list[Completion] = []
         while start < stop:
             want = min(stop - start, self.settings.max_n_per_request)
             request = dict(body, n=want) if want > 1 else dict(body)
             label = f"prompt {prompt.prompt_id} samples {start}-{start + want - 1}"
-            data = await self._send("POST", "/chat/completions", request, label,
-                                    headers={SAMPLE_RANGE_HEADER: f"{start}-{start + want}"})
-            completions = self._completions(prompt, start, want, data)
+            answer, error = await self._send("POST", "/chat/completions", request, label,
+                                             headers={SAMPLE_RANGE_HEADER: f"{start}-{start + want}"})
             if self.journal is not None:
-                await asyncio.to_thread(self.journal.append, key, completions)
+                completions = await asyncio.to_thread(self.journal.append_answer, key, prompt.prompt_id, start, want,
+                                                      answer, error)
+            else:
+                completions = self._read_answer(prompt.prompt_id, start, want, answer, error)
             self._count(samples_received=len(completions))
             got.extend(completions)
             start += len(completions)
         return got
 
-    def _completions(self, prompt: Prompt, start: int, want: int, data: dict[str, Any]) -> list[Completion]:
-        choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
-        usage = data.get("usage") or {}
-        texts = [_assistant_text(c["message"], c.get("finish_reason"), self.settings.opens_think) for c in choices]
-        shares = _split_tokens(int(usage.get("completion_tokens") or 0), choices, texts)
-        choices = choices[:want]  # a server that sends more than asked: the extras were billed, not kept
-        prompt_tokens = int(usage.get("prompt_tokens") or 0)
-        return [Completion(prompt_id=prompt.prompt_id, sample_index=start + k, text=text,
-                           finish_reason=str(choice.get("finish_reason") or "stop"), prompt_tokens=prompt_tokens,
-                           completion_tokens=share)
-                for k, (choice, text, share) in enumerate(zip(choices, texts, shares))]
+    def _read_answer(self, prompt_id: str, start: int, want: int, body: bytes | None,
+                     error: str | None) -> list[Completion]:
+        """The samples of one answer (the journal's `interpret`): never raises, the key never in a text."""
+        if body is None:
+            return empty_samples(prompt_id, start, want, error or "invalid_answer")
+        return answer_samples(prompt_id, start, want, body, self.settings.opens_think, self._key)
 
     # ---- one request, with retries ----
 
@@ -296,39 +264,56 @@ class OpenAIEngine(Engine):
             chat = body is not None  # the counters are about chat requests, not the preflight
             self._count(requests_sent=chat, requests_in_flight=chat)
             try:
-                response = await asyncio.wait_for(
-                    self._client.request(method, path, json=body, headers=headers), self.settings.request_timeout_s)
+                status, reply_headers, reason, raw = await asyncio.wait_for(
+                    self._exchange(method, path, body, headers), self.settings.request_timeout_s)
             except (asyncio.TimeoutError, httpx.TimeoutException):
                 raise _Retryable(f"no answer within {self.settings.request_timeout_s:g} s") from None
             except httpx.TransportError as error:  # connection refused / reset / dropped, protocol errors
                 raise _Retryable(self._scrub(f"{type(error).__name__}: {error}")) from None
             finally:
                 self._count(requests_in_flight=-chat)
-        if chat and response.status_code == 200:
-            self._count_usage(response)
-        return self._check(response, path)
+        return self._check(status, reply_headers, reason, raw, path)
 
-    def _count_usage(self, response: httpx.Response) -> None:
+    async def _exchange(self, method: str, path: str, body: dict[str, Any] | None,
+                        headers: dict[str, str] | None) -> tuple[int, Any, str, bytes | None]:
+        """One request; the body read up to `max_response_bytes` (None past it: the rest is never read)."""
+        limit = self.settings.max_response_bytes
+        request = self._client.build_request(method, path, json=body, headers=headers)
+        response = await self._client.send(request, stream=True)
         try:
-            usage = response.json().get("usage") or {}
-            self._count(prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                        completion_tokens=int(usage.get("completion_tokens") or 0))
-        except (ValueError, AttributeError, TypeError):
-            pass  # a malformed body: `_check` retries it
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    return response.status_code, response.headers, response.reason_phrase, None
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        return response.status_code, response.headers, response.reason_phrase, b"".join(chunks)
 
-    def _check(self, response: httpx.Response, path: str) -> Any:
-        status = response.status_code
+    def _check(self, status: int, headers: Any, reason: str, raw: bytes | None, path: str) -> Any:
+        """200 on /chat/completions: (the scrubbed body, None), or (None, "response_too_large"); 200 elsewhere:
+        the JSON. Retryable faults raise `_Retryable`, refusals `TeacherConfigError`."""
+        chat = path == "/chat/completions"
         if status == 200:
-            try:
-                data = response.json()
-                if path == "/chat/completions":
-                    _validate_chat(data)
+            if raw is None:
+                if chat:
+                    return None, "response_too_large"
+                raise _Retryable(f"answer larger than {self.settings.max_response_bytes} bytes")
+            raw = scrub_body(raw, self._key)
+            data = parse_answer(raw) if chat else _json(raw)
+            if data is None:
+                raise _Retryable(f"malformed response body ({len(raw)} bytes, not an answer with choices)")
+            if not chat:
                 return data
-            except (ValueError, KeyError, TypeError, AttributeError) as error:
-                raise _Retryable(f"malformed response body ({type(error).__name__}: {str(error)[:100]})") from None
-        detail = self._scrub(_error_detail(response))
+            usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+            prompt_tokens, completion_tokens = usage.get("prompt_tokens"), usage.get("completion_tokens")
+            self._count(prompt_tokens=prompt_tokens if _believable(prompt_tokens) else 0,
+                        completion_tokens=completion_tokens if _believable(completion_tokens) else 0)
+            return raw, None
+        detail = self._scrub(error_detail(raw or b"", reason))
         if status in RETRYABLE_STATUS or status >= 500:
-            raise _Retryable(f"HTTP {status}: {detail}", _retry_after(response) if status in (429, 503) else None)
+            raise _Retryable(f"HTTP {status}: {detail}", retry_after(headers) if status in (429, 503) else None)
         hint = {401: "authentication failed: check the key in the variable named by generation.api_key_env",
                 403: "permission denied for this key or model",
                 404: f"not found: is generation.model ({self.model!r}) served there, and does "
@@ -339,8 +324,15 @@ class OpenAIEngine(Engine):
                                  f"{detail}")
 
 
-def _sampling_fields(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if k not in ("model", "messages", "n")}
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _believable(count: Any) -> bool:
+    return type(count) is int and 0 <= count <= MAX_TOKEN_COUNT
 
 
 def _missing_ranges(have: Any, n: int, first: int = 0) -> list[tuple[int, int]]:
@@ -357,45 +349,10 @@ def _missing_ranges(have: Any, n: int, first: int = 0) -> list[tuple[int, int]]:
     return ranges
 
 
-def _validate_chat(data: Any) -> None:
-    choices = data["choices"]
-    if not isinstance(choices, list) or not choices:
-        raise ValueError("no choices")
-    for choice in choices:
-        message = choice["message"]
-        content = message.get("content")
-        reasoning = message.get("reasoning_content") or message.get("reasoning")
-        if not isinstance(content, (str, type(None))) or not isinstance(reasoning, (str, type(None))):
-            raise TypeError("message content is not text")
-        if content is None and reasoning is None:
-            raise ValueError("a choice with neither content nor reasoning")
 
 
-def _assistant_text(message: dict[str, Any], finish_reason: str | None, opens_think: bool) -> str:
-    content = message.get("content") or ""
-    reasoning = message.get("reasoning_content") or message.get("reasoning")
-    if reasoning:
-        if finish_reason == "length" and not content:
-            return f"{THINK_OPEN}\n{reasoning.strip()}"  # cut inside the reasoning: stays an unclosed think
-        return f"{THINK_OPEN}\n{reasoning.strip()}\n{THINK_CLOSE}\n\n{content.lstrip()}"
-    if THINK_OPEN not in content and (opens_think or THINK_CLOSE in content):
-        return f"{THINK_OPEN}\n{content}"
-    return content
 
 
-def _split_tokens(total: int, choices: list[dict[str, Any]], texts: list[str]) -> list[int]:
-    """A request's completion tokens per choice (see the module docstring); sums to `total` unless exact."""
-    ids = [c.get("token_ids") for c in choices]
-    if all(isinstance(t, list) for t in ids):
-        return [len(t) for t in ids]
-    if len(choices) == 1:
-        return [total]
-    weights = [max(1, len(text)) for text in texts]
-    exact = [total * w / sum(weights) for w in weights]
-    shares = [int(x) for x in exact]
-    for k in sorted(range(len(exact)), key=lambda k: exact[k] - shares[k], reverse=True)[:total - sum(shares)]:
-        shares[k] += 1
-    return shares
 
 
 def _honour(retry_after: float, cap: float) -> float:
@@ -404,32 +361,4 @@ def _honour(retry_after: float, cap: float) -> float:
     return wait + random.uniform(0, 0.1 * wait)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds from `retry-after-ms` (OpenAI) or `Retry-After` (seconds or an HTTP date)."""
-    milliseconds = response.headers.get("retry-after-ms")
-    value = response.headers.get("retry-after")
-    try:
-        if milliseconds is not None:
-            return max(0.0, float(milliseconds) / 1000)
-        if value is not None:
-            return max(0.0, float(value))
-    except ValueError:
-        pass
-    if value:
-        try:
-            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-    return None
 
-
-def _error_detail(response: httpx.Response) -> str:
-    """The server's own error message, short (never request headers, so never the key)."""
-    try:
-        error = response.json().get("error")
-        message = error.get("message") if isinstance(error, dict) else error
-        if message:
-            return str(message)[:300]
-    except (ValueError, AttributeError):
-        pass
-    return response.text[:300] or response.reason_phrase

@@ -14,6 +14,13 @@ Crash safety: a shard is written under .factory/tmp, fsynced, then renamed into 
 the unit's marker is written the same way only after all its shards. A unit without a marker is redone whole and
 its shards replaced, so after any crash every (prompt_id, sample_index) ends up exactly once. The lock is an
 flock, released by the kernel when the process dies, so a `kill -9` never leaves a stale lock.
+
+What is read back is checked, never trusted: a marker must match its schema (`marker_problem`: rows per split,
+the shard list with each shard's rows, bytes and sha256, the unit's stats); one that does not (empty, not JSON, its
+shard list missing) does not count as committed, and `damaged_units` says why, so the unit is redone with a warning
+that says what was wrong. A `run.json` that cannot be read is a `RunFolderError` that says how to repair (exit 2).
+The default folder's name comes from the recipe's `name` through `folder_name`, which keeps it one plain path
+component: no `../`, no absolute path, no hidden folder.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -42,6 +50,36 @@ class RunFolderLocked(RunFolderError):
 
 META_DIR = ".factory"
 RUN_INFO = "run.json"
+
+
+def folder_name(recipe_name: str, fingerprint: str) -> str:
+    """`<recipe name>-<fingerprint>` as one safe path component: characters other than letters, digits, `.`, `_`
+    and `-` become `-`, leading dots and dashes go (so never `..` or a hidden folder), at most 64 characters of the
+    name; an empty result is `run`."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", recipe_name).lstrip(".-")[:64].rstrip(".-") or "run"
+    return f"{safe}-{fingerprint}"
+
+
+def marker_problem(marker: Any, splits: Iterable[str] = SPLITS) -> str | None:
+    """What is wrong with a unit marker as read back (None: it is a whole marker)."""
+    if not isinstance(marker, dict):
+        return f"is not a JSON object ({type(marker).__name__})"
+    rows, shards = marker.get("rows"), marker.get("shards")
+    if not isinstance(marker.get("stats"), dict):
+        return "lacks its stats"
+    if not isinstance(rows, dict) or not rows or not all(
+            split in splits and type(n) is int and n >= 0 for split, n in rows.items()):
+        return "lacks its row counts"
+    if not isinstance(shards, dict) or set(shards) != set(rows):
+        return "lacks its shard list" if not isinstance(shards, dict) or not shards else \
+            f"lists shards {sorted(shards)} for the splits {sorted(rows)}"
+    for split, shard in shards.items():
+        if not (isinstance(shard, dict) and type(shard.get("rows")) is int and type(shard.get("bytes")) is int
+                and isinstance(shard.get("sha256"), str) and re.fullmatch(r"[0-9a-f]{64}", shard["sha256"])):
+            return f"has a malformed entry for its {split} shard"
+        if shard["rows"] != rows[split]:
+            return f"says {rows[split]} {split} rows but its shard entry {shard['rows']}"
+    return None
 
 
 def is_run_folder(root: Path) -> bool:
@@ -99,6 +137,8 @@ class RunFolder:
         self.units_dir = self.meta / "units"
         self.tmp_dir = self.meta / "tmp"
         self._lock_fd: int | None = None
+        self.invalid_markers: dict[int, str] = {}
+        """unit -> what is wrong with its marker, found by the last `completed_units` (they are not in it)."""
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def __enter__(self) -> "RunFolder":
@@ -138,8 +178,20 @@ class RunFolder:
 
     # -- fingerprint -----------------------------------------------------------------------------------------
     def read_run_info(self) -> dict[str, Any] | None:
+        """The folder's identity, or None for a new folder; RunFolderError (with the repair) when it is damaged."""
         path = self.meta / RUN_INFO
-        return json.loads(path.read_text()) if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            info = json.loads(path.read_bytes())
+        except (ValueError, RecursionError) as exc:
+            problem = "is empty" if path.stat().st_size == 0 else f"is not JSON ({str(exc)[:80]})"
+        else:
+            if isinstance(info, dict) and isinstance(info.get("fingerprint"), str):
+                return info
+            problem = "lacks the run's fingerprint"
+        raise RunFolderError(f"{path}: {problem}, so which run this folder holds is unknown. Its shards cannot be "
+                             f"resumed safely: run into a new --out folder (or move {self.root} away and rerun)")
 
     def write_run_info(self, info: dict[str, Any]) -> None:
         atomic_write_json(self.meta / RUN_INFO, info, self.tmp_dir)
@@ -152,13 +204,23 @@ class RunFolder:
         return self.units_dir / f"{unit:05d}.json"
 
     def completed_units(self) -> dict[int, dict[str, Any]]:
-        """unit number -> its marker (stats), listing the markers folder once."""
-        done = {}
+        """unit number -> its marker (stats), listing the markers folder once. Markers that fail `marker_problem`
+        are left out (their unit is not committed) and kept in `invalid_markers` with the reason."""
+        done: dict[int, dict[str, Any]] = {}
+        self.invalid_markers = {}
         for path in self.units_dir.glob("*.json"):
+            if not re.fullmatch(r"\d{5,}", path.stem):
+                continue  # not a marker name: ours are the unit number
             try:
-                done[int(path.stem)] = json.loads(path.read_text())
-            except (ValueError, json.JSONDecodeError):
-                continue  # cannot happen with atomic writes; a damaged marker just means the unit is redone
+                marker = json.loads(path.read_bytes())
+            except (ValueError, RecursionError):
+                problem: str | None = "is empty" if path.stat().st_size == 0 else "is not JSON"
+            else:
+                problem = marker_problem(marker)
+            if problem:
+                self.invalid_markers[int(path.stem)] = f"its marker {path.relative_to(self.root)} {problem}"
+            else:
+                done[int(path.stem)] = marker
         return done
 
     def commit_unit(self, unit: int, rows_by_split: dict[str, list[dict[str, Any]]], marker: dict[str, Any]) -> None:
@@ -178,15 +240,17 @@ class RunFolder:
             shards[split] = {"rows": len(rows), "bytes": tmp.stat().st_size, "sha256": file_sha256(tmp)}
             os.replace(tmp, path)
             _fsync_dir(path.parent)
-        marker["shards"] = shards
+        marker["rows"] = {split: len(split_rows) for split, split_rows in rows_by_split.items()}
+        marker["shards"] = shards  # the caller's marker is the one kept in memory: it carries them too
         atomic_write_json(self.marker_path(unit), marker, self.tmp_dir)
 
     def damaged_units(self, markers: dict[int, dict[str, Any]]) -> dict[int, str]:
-        """Committed units whose shards are missing or differ from their marker: unit -> what is wrong.
-        Checks size first (cheap), then the sha256 of every shard."""
-        damaged = {}
+        """Units to redo: committed ones whose shards are missing or differ from their marker, and those whose
+        marker was invalid (`invalid_markers`): unit -> what is wrong. Checks size first (cheap), then the sha256
+        of every shard."""
+        damaged = dict(self.invalid_markers)  # not in `markers`: never committed, redone like a damaged unit
         for unit, marker in markers.items():
-            for split, expected in marker.get("shards", {}).items():
+            for split, expected in marker["shards"].items():
                 path = self.shard_path(split, unit)
                 if not path.is_file():
                     damaged[unit] = f"{path.relative_to(self.root)} is missing"

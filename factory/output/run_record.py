@@ -78,7 +78,7 @@ class RunRecord:
         for unit, what in sorted({**self.folder.damaged_units(done), **faulty}.items()):
             event("warning", message=f"unit {unit:05d} is redone: {what}")
             self.folder.drop_marker(unit)
-            done.pop(unit)
+            done.pop(unit, None)
         self.done = done
         for marker in done.values():
             for split, count in marker["rows"].items():

@@ -1,26 +1,36 @@
 """Prompt sources: local JSONL / Parquet files or a Hugging Face Hub dataset, turned into `Prompt`s.
 
 Contract: rows come out in source order, so work units (fixed groups of consecutive prompts) are the same on every
-run. A problem with the whole source (file missing, a mapped column absent, duplicate ids, ids shared by rows that
-disagree) raises `SourceError` naming the file, row and field. A problem with one row (not UTF-8, not JSON, text
-that is not valid Unicode, empty problem, empty gold) skips that row and records a `SkippedRow` with file, row,
-field and reason: counted in the run's stats, never lost silently. Rows are numbered from 1 (the line number in a
-JSONL file, the row index + 1 in Parquet).
+run. A problem with the whole source (file missing or not a regular file, a mapped column absent, duplicate ids,
+ids shared by rows that disagree) raises `SourceError` naming the file, row and field. A problem with one row skips
+that row and records a `SkippedRow` with file, row, field and reason: counted in the run's stats, never lost
+silently, and nothing in a row can stop the run. Rows are numbered from 1 (the line number in a JSONL file, the row
+index + 1 in Parquet).
 
-A recipe that maps no `gold` column reads gold-less prompts (general data: writing, factual questions,
-translation), whose gold is "" and which only gold-less verifiers (format, language, readability) can check.
+Every row is validated here, with bounded resources, before anything else sees it:
+- a JSONL line longer than `prompts.max_row_bytes` is skipped without being held in memory (read in pieces);
+- a row nested deeper than `prompts.max_row_depth` (JSON arrays and objects) is skipped, and so is one the JSON
+  parser cannot follow;
+- not UTF-8, not JSON, not an object, text with a lone surrogate: skipped. A UTF-8 byte-order mark is read;
+- types, by one documented rule: the problem must be a string; an id a string or an integer (written in decimal;
+  a boolean, float, list or bytes is refused); the gold any JSON value (a string for math, tests for code) but not
+  bytes; a completion (traces) and a `model` strings. Bytes are never turned into text (decode them upstream):
+  no field is ever stored as `str()` of bytes or of a list.
+- Rows without an id get `row-<row number>`; such a generated id never merges with or duplicates an explicit id
+  that looks the same: the later of the two rows is skipped, naming the earlier one.
 
 Only the mapped columns (id, problem, gold, and an optional per-prompt `language`) and those the recipe names in
 `prompts.keep_columns` reach the prompts (and so the output rows, under `metadata`).
 
 Every load also returns the input's identity (`LoadedPrompts.identity`): the file's resolved path, size and sha256,
 or the Hub dataset's id, config, split and revision. It is part of the run's fingerprint, so a changed input is
-never mixed into a run folder made from another one.
+never mixed into a run folder made from another one. The identity is the bytes actually read: a JSONL file is read
+up to the size that was hashed (lines appended while the run reads it are not part of this run) and hashed again
+as it is read; if those bytes changed meanwhile, the read stops with a `SourceError`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from itertools import chain
@@ -28,25 +38,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from factory.paths import resolve_data_path
+from factory.prompts.reading import (FILE_TYPES, SkippedRow, SourceError, file_identity, jsonl_rows,  # noqa: F401
+                                     local_file, parquet_rows)
+from factory.prompts.row_rules import completion_text, row_problem
 from factory.recipe import PromptSource, Template
 from verifiers.types import Completion, Prompt, chat
-
-FILE_TYPES = (".jsonl", ".json", ".parquet")
-
-
-class SourceError(ValueError):
-    """The prompt source cannot be used at all; the message names file, row and field."""
-
-
-@dataclass(frozen=True)
-class SkippedRow:
-    file: str
-    row: int
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: row {self.row}: field '{self.field}': {self.reason}"
+ID_PATTERN = "row-{:06d}"
+"""The id of a row that has none (its row number)."""
 
 
 @dataclass
@@ -59,65 +57,10 @@ class LoadedPrompts:
     """prompt_id -> the source row it came from (for messages that name the row)."""
     identity: dict[str, Any] = field(default_factory=dict)
     """What the input is, for the run's fingerprint: path + sha256, or Hub id + revision."""
-    completions: dict[str, list[str]] = field(default_factory=dict)
-    """For `factory verify`: prompt_id -> completion texts in input order (empty for generation)."""
+    completions: dict[str, list[Completion]] = field(default_factory=dict)
+    """For `factory verify`: prompt_id -> its completions in input order (empty for generation)."""
     models: set[str] = field(default_factory=set)
     """For `factory verify`: the values of the input's `model` column, if it has one."""
-
-
-def file_identity(path: Path) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return {"kind": "file", "path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
-
-
-def local_file(name: str, what: str) -> Path:
-    """The local file `name` (see `resolve_data_path`), or a SourceError that says what is wrong with it."""
-    path = resolve_data_path(name)
-    if path.is_dir():
-        raise SourceError(f"{what} {name}: is a folder, not a file (give a .jsonl or .parquet file)")
-    if not path.is_file():
-        raise SourceError(f"{what} not found: {name} (looked at {path})")
-    if path.suffix not in FILE_TYPES:
-        raise SourceError(f"{path}: unsupported file type '{path.suffix}' (use .jsonl or .parquet)")
-    return path
-
-
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | SkippedRow]]:
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield number, SkippedRow(str(path), number, "*", f"not valid UTF-8 (byte {exc.start})")
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield number, SkippedRow(str(path), number, "*", f"not valid JSON ({exc.msg})")
-                continue
-            if not isinstance(row, dict):
-                yield number, SkippedRow(str(path), number, "*", "a row must be a JSON object")
-                continue
-            yield number, row
-
-
-def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    import pyarrow.parquet as pq
-
-    try:
-        reader = pq.ParquetFile(path)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
-        raise SourceError(f"{path}: not a readable Parquet file: {exc}") from exc
-    number = 0
-    for batch in reader.iter_batches(batch_size=4096):  # row groups streamed, not one read_table
-        for row in batch.to_pylist():
-            number += 1
-            yield number, row
 
 
 def iter_source_rows(source: PromptSource, with_run_folders: bool = False
@@ -143,21 +86,9 @@ def iter_source_rows(source: PromptSource, with_run_folders: bool = False
                     "units": sorted(p.name for p in (folder / ".factory" / "units").glob("*.json"))}
         return str(folder), identity, _run_folder_rows(folder, source.columns)
     path = local_file(source.path or "", "prompt file")
-    rows = _parquet_rows(path) if path.suffix == ".parquet" else _jsonl_rows(path)
-    return str(path), file_identity(path), rows
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else "" if value is None else str(value)
-
-
-def _not_unicode(value: Any) -> bool:
-    """Text with a lone surrogate ("\\ud800" in JSON) cannot be stored in Parquet."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-        return False
-    except (UnicodeEncodeError, TypeError, ValueError):
-        return True
+    identity = file_identity(path)
+    rows = parquet_rows(path) if path.suffix == ".parquet" else jsonl_rows(path, identity, source.max_row_bytes)
+    return str(path), identity, rows
 
 
 class PromptStream:
@@ -190,14 +121,14 @@ class PromptStream:
             ahead.append(item)
             row = item[1]
             if isinstance(row, dict) and completion_text(row.get("completion")) is not None:
-                model = _text(row.get("model")) or None
+                model = row.get("model") if isinstance(row.get("model"), str) and row["model"] else None
                 break
         self._rows = chain(ahead, self._rows)
         return model
 
     def __iter__(self) -> Iterator[tuple[Prompt, int, list[Completion] | None]]:
         problem_column, gold_column = self.source.columns["problem"], self.source.columns.get("gold")
-        seen: dict[str, int] = {}  # prompt id -> its first row
+        seen: dict[str, tuple[int, bool]] = {}  # prompt id -> (its first row, whether the id was explicit)
         group: tuple[Prompt, int, list[Completion], bool] | None = None
         """For traces: the prompt being read, its first row, its samples, and whether its rows carry no id."""
         emitted = usable = 0
@@ -215,36 +146,42 @@ class PromptStream:
                     _check_columns(self.origin, number, row, self.source, self.traces)
                     if self.traces:
                         self.id_column = _trace_id_column(row, self.source.columns.get("id"))
-            problem = _text(row.get(problem_column)).strip()
-            gold = row.get(gold_column) if gold_column else ""  # gold-less prompts (general data): no reference
-            skip = _row_problem(row, problem, gold, problem_column, gold_column, self.traces)
+            skip = row_problem(row, self.source, self.id_column, self.traces, problem_column, gold_column)
             if skip:
                 self.skipped.append(SkippedRow(self.origin, number, *skip))
                 continue
+            problem = row[problem_column].strip()
+            gold = row.get(gold_column) if gold_column else ""  # gold-less prompts (general data): no reference
             raw_id = row.get(self.id_column) if self.id_column else None
-            prompt_id = _text(raw_id).strip()
+            explicit = str(raw_id).strip() if raw_id is not None else ""  # a string or an int (checked above)
             if self.traces and group is not None and (
-                    group[0].prompt_id == prompt_id
-                    or (not prompt_id and group[3] and (group[0].problem, group[0].gold) == (problem, gold))):
+                    (explicit and not group[3] and group[0].prompt_id == explicit)
+                    or (not explicit and group[3] and (group[0].problem, group[0].gold) == (problem, gold))):
                 # the next sample of the same prompt: same id, or (rows without ids) the same problem and gold
                 self._check_same(group, group[0].prompt_id, problem, gold, number)
                 group[2].append(trace_completion(row, group[0].prompt_id, len(group[2])))
                 continue
-            prompt_id = prompt_id or f"row-{number:06d}"
+            prompt_id = explicit or ID_PATTERN.format(number)
+            if prompt_id in seen and seen[prompt_id][1] != bool(explicit):
+                first_row = seen[prompt_id][0]
+                self.skipped.append(SkippedRow(self.origin, number, self.id_column or "id",
+                                               f"id {prompt_id!r} is also the {'generated' if explicit else 'explicit'}"
+                                               f" id of row {first_row}; an id-less row never merges with another"))
+                continue
             if prompt_id in seen:
-                raise SourceError(self._repeat_message(prompt_id, seen[prompt_id], number))
+                raise SourceError(self._repeat_message(prompt_id, seen[prompt_id][0], number))
             if self.limit is not None and emitted >= self.limit:
                 break
             if group is not None:
                 yield group[:3]
                 group = None
-            seen[prompt_id] = number
+            seen[prompt_id] = (number, bool(explicit))
             prompt = self._prompt(row, prompt_id, problem, gold)
             emitted += 1
             if self.traces:
                 if self.model is None and row.get("model"):
-                    self.model = _text(row["model"])
-                group = (prompt, number, [trace_completion(row, prompt_id, 0)], raw_id is None or raw_id == "")
+                    self.model = row["model"]
+                group = (prompt, number, [trace_completion(row, prompt_id, 0)], not explicit)
             else:
                 yield prompt, number, None
         if group is not None:
@@ -256,8 +193,8 @@ class PromptStream:
     def _prompt(self, row: dict[str, Any], prompt_id: str, problem: str, gold: Any) -> Prompt:
         metadata = {k: row.get(k) for k in self.source.keep_columns if k in row}
         language_column = self.source.columns.get("language")
-        if language_column and row.get(language_column):
-            metadata["language"] = _text(row.get(language_column)).strip()
+        if language_column and isinstance(row.get(language_column), str) and row[language_column].strip():
+            metadata["language"] = row[language_column].strip()
         return Prompt(
             prompt_id=prompt_id,
             messages=chat(self.template.system_prompt, self.template.user_template.format(problem=problem)),
@@ -267,8 +204,8 @@ class PromptStream:
             metadata=json.loads(json.dumps(metadata, default=str)) if metadata else {},
         )
 
-    def _check_same(self, group: tuple[Prompt, int, list[Completion], bool], prompt_id: str, problem: str, gold: Any,
-                    number: int) -> None:
+    def _check_same(self, group: tuple[Prompt, int, list[Completion], bool], prompt_id: str, problem: str,
+                    gold: Any, number: int) -> None:
         first, first_row = group[0], group[1]
         if first.problem != problem or first.gold != gold:
             columns = self.source.columns
@@ -361,17 +298,6 @@ FACTORY_ROW_COLUMNS = frozenset({"prompt_id", "sample_index", "problem", "gold",
 """Columns that mark a trace row as the factory's own (see factory/output/rows.py)."""
 
 
-def completion_text(value: Any) -> str | None:
-    """A trace's assistant text: the `completion` column as a string, or as the factory's (and TRL's) chat form, a
-    list of messages whose last is the assistant's turn. None when it is neither."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and value and isinstance(value[-1], dict) and value[-1].get("role") == "assistant" \
-            and isinstance(value[-1].get("content"), str):
-        return value[-1]["content"]
-    return None
-
-
 def _count(value: Any) -> int:
     """A token count from an input column: a non-negative integer, else 0 (unknown)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
@@ -388,12 +314,12 @@ def trace_completion(row: dict[str, Any], prompt_id: str, sample_index: int) -> 
 
 def _trace_id_column(row: dict[str, Any], mapped: str | None) -> str | None:
     """The column that names a trace's prompt: the recipe's `prompts.columns.id` when the input has it, else `id`,
-    else `prompt_id` (the factory's own rows); None when the input has none of them (adjacent rows with the same
-    problem and gold are then the samples of one prompt)."""
+    else `prompt_id` (the factory's own rows); when the first row has none of them, the recipe's (or `id`): rows
+    without it are id-less, and adjacent id-less rows with the same problem and gold are samples of one prompt."""
     for column in (mapped, "id", "prompt_id"):
         if column and column in row:
             return column
-    return None
+    return mapped or "id"
 
 
 def _check_columns(origin: str, number: int, row: dict[str, Any], source: PromptSource,
@@ -408,20 +334,3 @@ def _check_columns(origin: str, number: int, row: dict[str, Any], source: Prompt
                           f"columns present: {', '.join(sorted(row))})")
 
 
-def _row_problem(row: dict[str, Any], problem: str, gold: Any, problem_column: str, gold_column: str | None,
-                 with_completions: bool) -> tuple[str, str] | None:
-    """(field, reason) when this row must be skipped, else None. A recipe that maps no `gold` column (general
-    data: writing, factual questions, translation) has gold-less prompts: their gold is "" and never checked."""
-    if not problem:
-        return problem_column, "empty problem"
-    if gold_column and (gold is None or (isinstance(gold, str) and not gold.strip())):
-        return gold_column, "empty gold answer"
-    if with_completions and completion_text(row.get("completion")) is None:
-        return "completion", ("completion must be a string, or a list of chat messages ending with the assistant's "
-                              "turn (the factory's own format)")
-    golds = ((gold_column, gold),) if gold_column else ()
-    for name, value in ((problem_column, problem),) + golds + (
-            (("completion", completion_text(row.get("completion"))),) if with_completions else ()):
-        if _not_unicode(value):
-            return name, "text is not valid Unicode (a lone surrogate); it cannot be stored"
-    return None

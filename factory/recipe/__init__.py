@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +72,11 @@ class Recipe:
         for key in TRANSPORT_KEYS:
             data["generation"].pop(key, None)
         data["output"].pop("license")  # the card's metadata, not the rows
+        for key in ("prompts", "selection", "output"):
+            section = getattr(self, key)
+            for f in dataclasses.fields(section):  # added after run folders existed: only when set, so they resume
+                if f.metadata.get("added_later") and data[key].get(f.name) == f.default:
+                    del data[key][f.name]
         data["generation"]["http"] = {k: v for k, v in data["generation"]["http"].items()
                                       if k not in HTTP_TRANSPORT_KEYS}
         return {k: data[k] for k in ("prompts", "template", "generation", "verifiers", "selection", "output", "limit")}
@@ -108,7 +112,6 @@ def _build_verifiers(data: Any, origin: str) -> list[VerifierSpec]:
         except UnknownVerifierError as exc:
             raise RecipeError(f"{child(where, 'name')}: {exc}") from exc
         try:
-            inspect.signature(cls).bind(**spec.params)
             cls.check_params(**spec.params)
         except (TypeError, ValueError) as exc:
             raise RecipeError(f"{child(where, 'params')}: {exc} (see `{cls.__module__}.{cls.__name__}`)") from exc

@@ -33,9 +33,12 @@ def did_you_mean(name: Any, known: Iterable[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def bounded(default: Any, lo: float | None = None, hi: float | None = None, *, lo_open: bool = False) -> Any:
-    """A numeric field with its bounds beside it (checked at load time, with the file and key in the message)."""
-    meta = {"lo": lo, "hi": hi, "lo_open": lo_open}
+def bounded(default: Any, lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
+            added_later: bool = False) -> Any:
+    """A numeric field with its bounds beside it (checked at load time, with the file and key in the message).
+    `added_later`: a field added after run folders existed; it enters a run's fingerprint only when set to another
+    value than its default, so those folders still resume."""
+    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "added_later": added_later}
     return field(metadata=meta) if default is REQUIRED else field(default=default, metadata=meta)
 
 

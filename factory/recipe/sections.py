@@ -132,6 +132,10 @@ class PromptSource:
     """Drop prompts that share a word n-gram with a benchmark, before any generation (see `Decontaminate`)."""
     dedup: Dedup | None = None
     """Drop duplicate prompts before generation (see `Dedup`)."""
+    max_row_bytes: int = bounded(16 * 2**20, 1024, 2**30, added_later=True)
+    """A JSONL row (line) longer than this many bytes is skipped, read in pieces and never held whole."""
+    max_row_depth: int = bounded(64, 1, 500, added_later=True)
+    """A row whose values nest lists and objects deeper than this is skipped (the JSON parser's own limit is ~1000)."""
 
     def check(self, where: str) -> None:
         if bool(self.path) == bool(self.hub_id):
@@ -186,6 +190,9 @@ class HTTPClient:
     that closes a think block it never opened."""
     extra_body: dict[str, Any] = field(default_factory=dict)
     """Extra request fields sent as is (e.g. vLLM's top_k or return_token_ids); part of the journal key."""
+    max_response_bytes: int = bounded(64 * 2**20, 1024, 2**30)
+    """Largest response body read, in bytes: a longer one is cut off there, never held whole in memory; a chat
+    answer over it is journaled and its samples rejected as `teacher:response_too_large`."""
     price_input_per_mtok: float | None = bounded(None, 0)
     """USD per million prompt tokens, for estimated_cost_usd; None: no estimate."""
     price_output_per_mtok: float | None = bounded(None, 0)
@@ -198,7 +205,7 @@ class HTTPClient:
 
 
 HTTP_TRANSPORT_KEYS = ("request_timeout_s", "connect_timeout_s", "max_retries", "backoff_base_s", "backoff_max_s",
-                       "max_n_per_request", "price_input_per_mtok", "price_output_per_mtok")
+                       "max_n_per_request", "price_input_per_mtok", "price_output_per_mtok", "max_response_bytes")
 """How a teacher is reached, not what it writes: left out of the run's fingerprint. (`retry_after_max_s` is too,
 in truth, but it has been part of fingerprints since it was added: leaving it out now would orphan run folders.)"""
 
@@ -287,6 +294,9 @@ class Selection:
     pass_rate: PassRateBand | None = None
     """The difficulty band `{min: .., max: ..}`: prompts outside it keep nothing
     (`selection:outside_pass_rate_band`). "Neither never nor always solved" at n <= 100: `{min: 0.01, max: 0.99}`."""
+    max_completion_chars: int = bounded(1_000_000, 1, 100_000_000, added_later=True)
+    """A completion longer than this (in characters) is rejected as `factory:completion_too_large` before any
+    verifier scans it: the bound on every verifier's input. 1,000,000 is about 250k tokens, 8x R1's 32k budget."""
 
 
 @dataclass

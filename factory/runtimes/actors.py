@@ -59,7 +59,7 @@ class VerificationActor:
             by_prompt.setdefault(completion.prompt_id, []).append(completion)
         for prompt in prompts:
             samples = by_prompt.get(prompt.prompt_id, [])
-            verdicts = verify_prompt(self.verifiers, prompt, samples)
+            verdicts = verify_prompt(self.verifiers, prompt, samples, self.selection.max_completion_chars)
             for completion, sample_verdicts in zip(samples, verdicts):
                 known[(prompt.prompt_id, completion.sample_index)] = sample_verdicts
             passed[prompt.prompt_id] = [c.sample_index for c, vs in zip(samples, verdicts)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import queue
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -73,27 +74,27 @@ class ReplayRuntime(Runtime):
             self._sets.put(verifiers)
 
     def run(self, work: Iterable[WorkUnit], commit: CommitFn) -> None:
+        """Verify up to 2 x `workers` units at once and commit them in unit order (a unit that finishes early waits
+        for the ones before it): the folder, the log and a stop in between look the same however many workers."""
         assert self._recipe is not None, "open() first"
-        in_flight: set[Future] = set()
+        pending: deque[Future] = deque()  # in unit order
 
-        def commit_done(block: bool) -> None:
-            nonlocal in_flight
-            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED) if block else (
-                {f for f in in_flight if f.done()}, {f for f in in_flight if not f.done()})
-            for future in done:
-                commit(*future.result())
+        def commit_ready(block: bool) -> None:
+            while pending and (block or pending[0].done()):
+                commit(*pending.popleft().result())
+                block = False
 
         with ThreadPoolExecutor(self.workers, thread_name_prefix="verify") as pool:
             try:
                 for item in work:
-                    while len(in_flight) >= 2 * self.workers:
-                        commit_done(block=True)
-                    in_flight.add(pool.submit(self._verify, item))
-                    commit_done(block=False)
-                while in_flight:
-                    commit_done(block=True)
+                    while len(pending) >= 2 * self.workers:
+                        commit_ready(block=True)
+                    pending.append(pool.submit(self._verify, item))
+                    commit_ready(block=False)
+                while pending:
+                    commit_ready(block=True)
             except BaseException:
-                for future in in_flight:
+                for future in pending:
                     future.cancel()
                 raise
 

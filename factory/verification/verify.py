@@ -9,6 +9,11 @@ applies. A `costly` verifier (code execution) is skipped for samples already rej
 samples (after one retry); the batch goes on, the unit's stats count them (`verifier_errors`), and the run redoes
 such a unit on resume: a verifier's fault is never final. A stop request (SIGTERM, Ctrl-C) is a BaseException and
 passes through. A sample is accepted only if every verdict is `accepted`.
+
+Before any verifier looks at a sample (`precheck`): a sample made from a teacher answer that could not be read
+(its finish_reason is one of `ANSWER_FAULTS`) is rejected as `teacher:<finish_reason>`, and a completion longer than
+`selection.max_completion_chars` as `factory:completion_too_large`; every verifier then records
+`skipped_already_rejected` for it, so no scan ever sees a text over the limit.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from factory.engines.base import ANSWER_FAULTS
 from factory.recipe import Pairs, Selection, VerifierSpec
 from factory.verification.selection import (DUPLICATE, NOT_SELECTED, OUTSIDE_BAND, choose_pairs,
                                duplicate_indices, in_band, qualifies_for_pair, select_accepted)
@@ -65,13 +71,31 @@ def _run_verifier(verifier: Verifier, prompt: Prompt, completions: list[Completi
     return [by_index.get(c.sample_index) or Verdict.skipped(verifier.name) for c in completions]
 
 
-def verify_prompt(verifiers: Sequence[Verifier], prompt: Prompt, completions: list[Completion]) -> list[list[Verdict]]:
-    """Verdicts per completion (outer list follows `completions`), one per verifier in order."""
-    per_sample: list[list[Verdict]] = [[] for _ in completions]
+def precheck(completion: Completion, max_completion_chars: int) -> Verdict | None:
+    """The rejection of a sample no verifier may look at (see the module docstring), or None."""
+    if completion.finish_reason in ANSWER_FAULTS:
+        return Verdict.reject("teacher", completion.finish_reason)
+    if len(completion.text) > max_completion_chars:
+        return Verdict.reject("factory", "completion_too_large", chars=len(completion.text),
+                              limit=max_completion_chars)
+    return None
+
+
+def verify_prompt(verifiers: Sequence[Verifier], prompt: Prompt, completions: list[Completion],
+                  max_completion_chars: int = Selection.max_completion_chars) -> list[list[Verdict]]:
+    """Verdicts per completion (outer list follows `completions`): a precheck rejection first when there is one
+    (then every verifier is skipped), then one per verifier in order."""
+    per_sample: list[list[Verdict]] = []
+    todo: list[Completion] = []
+    for completion in completions:
+        refused = precheck(completion, max_completion_chars)
+        per_sample.append([refused, *(Verdict.skipped(v.name) for v in verifiers)] if refused else [])
+        if refused is None:
+            todo.append(completion)
+    slots = [slot for slot in per_sample if not slot]
     rejected: set[int] = set()
     for verifier in verifiers:
-        for slot, completion, verdict in zip(per_sample, completions,
-                                             _run_verifier(verifier, prompt, completions, rejected)):
+        for slot, completion, verdict in zip(slots, todo, _run_verifier(verifier, prompt, todo, rejected)):
             slot.append(verdict)
             if verdict.status in ("rejected", "unverifiable"):
                 rejected.add(completion.sample_index)
@@ -100,7 +124,7 @@ def verify_unit(
     for prompt in prompts:
         samples = sorted(by_prompt.get(prompt.prompt_id, []), key=lambda c: c.sample_index)
         samples = out.drop_unstorable(prompt, samples)
-        verdicts = _verdicts(verifiers, prompt, samples, known or {})
+        verdicts = _verdicts(verifiers, prompt, samples, known or {}, selection)
         passed = [c for c, vs in zip(samples, verdicts) if all(v.accepted for v in vs)]
         extra = _selection_verdicts(prompt, samples, passed, selection)
         kept, wrong = [], []
@@ -123,10 +147,11 @@ def verify_unit(
 
 
 def _verdicts(verifiers: Sequence[Verifier], prompt: Prompt, samples: list[Completion],
-              known: dict[tuple[str, int], list[Verdict]]) -> list[list[Verdict]]:
+              known: dict[tuple[str, int], list[Verdict]], selection: Selection) -> list[list[Verdict]]:
     """Each sample's verdicts: reused from `known` (an adaptive round verified them), else verified now."""
     todo = [c for c in samples if (prompt.prompt_id, c.sample_index) not in known]
-    fresh = dict(zip((c.sample_index for c in todo), verify_prompt(verifiers, prompt, todo))) if todo else {}
+    fresh = dict(zip((c.sample_index for c in todo),
+                     verify_prompt(verifiers, prompt, todo, selection.max_completion_chars))) if todo else {}
     # Membership, not truthiness: with no verifiers a known sample's verdicts are an empty list.
     return [known[key] if (key := (prompt.prompt_id, c.sample_index)) in known else fresh[c.sample_index]
             for c in samples]

@@ -22,8 +22,9 @@ test can count what reached the teacher per prompt.
 
 `FakeTeacher` answers chat completions deterministically: sample i of a prompt (i from the engine's
 `X-Factory-Sample-Range` header plus the choice's position) is `fake_text(user message, i)`. It can return fewer
-choices than asked (`max_choices`), DeepSeek-style `reasoning_content`, a key check, per-request delay, and it
-records the largest number of requests it served at once.
+choices than asked (`max_choices`), DeepSeek-style `reasoning_content`, a key check, per-request delay, a hostile
+answer (`mangle`: rewrite the answer, send raw bytes, or a body that never ends), and it records the largest number
+of requests it served at once.
 """
 
 from __future__ import annotations
@@ -96,6 +97,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def reply_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         self.reply(status, json.dumps(data).encode(), headers)
+
+    def endless(self) -> None:
+        """A 200 whose body never ends (a huge Content-Length, written until the client goes away)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(10**12))
+        self.end_headers()
+        chunk = b'{"choices": [' + b" " * (1 << 20)
+        try:
+            while True:
+                self.wfile.write(chunk)
+                chunk = b" " * (1 << 20)
+        except OSError:
+            self.close_connection = True
 
     def hang_up(self, reset: bool = False) -> None:
         self.close_connection = True
@@ -253,7 +268,15 @@ class _TeacherHandler(_Handler):
             teacher.requests += 1
         try:
             time.sleep(teacher.delay_s)
-            self.reply_json(200, teacher.answer(request, self.headers.get("X-Factory-Sample-Range", "0-1")))
+            answer = teacher.answer(request, self.headers.get("X-Factory-Sample-Range", "0-1"))
+            if teacher.mangle is not None:
+                answer = teacher.mangle(answer, request, dict(self.headers))
+            if answer == "endless":
+                self.endless()
+            elif isinstance(answer, bytes):
+                self.reply(200, answer)
+            else:
+                self.reply_json(200, answer)
         finally:
             with teacher._lock:
                 teacher.active -= 1
@@ -263,8 +286,10 @@ class FakeTeacher(_Background):
     handler = _TeacherHandler
 
     def __init__(self, *, model: str = "fake-r1", max_choices: int | None = None, reasoning_content: bool = False,
-                 api_key: str | None = None, delay_s: float = 0.0, length_every: int = 0) -> None:
+                 api_key: str | None = None, delay_s: float = 0.0, length_every: int = 0,
+                 mangle: Callable[[dict, dict, dict], Any] | None = None) -> None:
         self.model, self.max_choices, self.reasoning_content = model, max_choices, reasoning_content
+        self.mangle = mangle  # (answer, request, request headers) -> an answer dict, raw bytes, or "endless"
         self.api_key, self.delay_s, self.length_every = api_key, delay_s, length_every
         self.active = self.max_active = self.requests = 0
         self._lock = threading.Lock()

@@ -64,14 +64,12 @@ if __name__ == "__main__":
 # ---- used by the tests (not when run as a script) ----
 
 def journaled(journal_dir: Path) -> dict[tuple[str, int], str]:
-    """(prompt_id, sample_index) -> text of every whole line in the journal folder."""
-    found = {}
-    for path in journal_dir.glob("*.jsonl"):
-        for raw in path.read_bytes().splitlines(keepends=True):
-            if raw.endswith(b"\n"):
-                record = json.loads(raw)
-                found[(record["prompt_id"], record["sample_index"])] = record["text"]
-    return found
+    """(prompt_id, sample_index) -> text of every sample of the whole lines in the journal folder."""
+    from factory.engines.journal import RequestJournal
+
+    if not journal_dir.is_dir():
+        return {}
+    return {key: c.text for key, c in RequestJournal(journal_dir).samples().items()}
 
 
 def child_command(base_url: str, model: str, journal_dir: Path, out: Path, **options: object) -> list[str]:

@@ -17,6 +17,7 @@ import pytest
 from factory.tiny_teacher.evaluate import last_boxed, parse_number
 from tests.conftest import ARITH_TEST
 from tests.factory.fault_proxy import FaultProxy
+from tests.factory.openai_engine_child import journaled as journaled_texts
 from tests.factory.vllm_server import vllm_server
 
 pytestmark = pytest.mark.slow
@@ -86,14 +87,7 @@ def test_kill_9_then_rerun_reuses_every_journaled_answer(server, tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
         subprocess.run(["pkill", "-9", "-s", str(proc.pid)], check=False)  # its Ray instance
-        journaled = {}
-        for path in (out / ".factory" / "journal").glob("*.jsonl"):
-            for line in path.read_text().splitlines():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a torn last line: not counted, sent again
-                journaled[(record["prompt_id"], record["sample_index"])] = record["text"]
+        journaled = journaled_texts(out / ".factory" / "journal")  # a torn last line: not counted, sent again
         assert journaled, "nothing was journaled before the kill; the test proved nothing"
         assert len(list(units.glob("*.json"))) < PROMPTS // PER_UNIT, "the run finished before the kill"
         proxy.reset_log()

@@ -111,7 +111,7 @@ def test_unstorable_generated_text_is_left_out_with_its_id(tmp_path):
     assert result.stats.generated == 2 and result.stats.reasons == {"factory:unwritable_text": 1}
     with RunFolder(tmp_path / "run") as folder:  # the rest of the unit is written
         folder.write_run_info({"fingerprint": "x"})
-        folder.commit_unit(0, result.rows_by_split, {"unit": 0})
+        folder.commit_unit(0, result.rows_by_split, {"unit": 0, "stats": {}})
 
 
 def test_a_truncated_shard_is_found_and_its_unit_redone(tmp_path, capsys):
@@ -290,7 +290,7 @@ def test_sigterm_stops_verify_cleanly_and_the_rerun_completes(tmp_path):
     ("{timeout_s: -1}", "timeout_s must be a number in"),
     ("{timeout_s: 0}", "timeout_s must be a number in"),
     ("{memory_mb: 1}", "memory_mb must be a number in"),
-    ("{bogus: 1}", "unexpected keyword argument 'bogus'"),
+    ("{bogus: 1}", "math: unknown parameter 'bogus'"),
 ])
 def test_verifier_parameters_are_checked_by_the_verifier_when_the_recipe_loads(tmp_path, params, needle):
     from factory.recipe import RecipeError, load_recipe

@@ -44,5 +44,5 @@ def test_think_required_allowed_forbidden(think, text, reason):
 
 
 def test_think_setting_is_checked():
-    with pytest.raises(ValueError, match="think: must be one of required, allowed, forbidden"):
+    with pytest.raises(ValueError, match=r"parameter 'think' must be a string from \['required', 'allowed', 'forbidden'\]"):
         create_verifier("format", {"think": "sometimes"})

@@ -35,6 +35,7 @@ from typing import Any, Sequence
 
 from verifiers.types import Completion, Prompt, Verdict, split_think
 from verifiers.base import Verifier
+from verifiers.params import check_names, signature_names
 from verifiers.code.extract import LANGUAGES, extract_program
 from verifiers.code.run import RunSettings, budget_s, plan, run_suite
 from verifiers.code.formats import FORMATS, parse_tests
@@ -111,6 +112,7 @@ class CodeVerifier(Verifier):
     @classmethod
     def check_params(cls, **params: Any) -> None:
         """The parameter checks alone: the sandbox's preflight runs when a run creates the verifier."""
+        check_names(cls.name, params, signature_names(cls))
         bound = inspect.signature(cls).bind(**params)
         bound.apply_defaults()
         args = bound.arguments
@@ -133,9 +135,6 @@ class CodeVerifier(Verifier):
         if suite.comparison.float_tol is None:
             suite = replace(suite, comparison=replace(suite.comparison, float_tol=self.float_tol))
         return suite
-
-    def verify(self, prompt: Prompt, completion: Completion) -> Verdict:
-        return self.verify_batch(prompt, [completion])[0]
 
     def verify_batch(self, prompt: Prompt, completions: Sequence[Completion]) -> list[Verdict]:
         try:

@@ -150,9 +150,6 @@ class LanguageVerifier(Verifier):
         self.thresholds = Thresholds(self.min_segment_chars, self.max_segment_chars, self.min_margin)
         self.max_seconds = _float_param("max_seconds", max_seconds, 0.001, 600.0)
 
-    def verify(self, prompt: Prompt, completion: Completion) -> Verdict:
-        return self.verify_batch(prompt, [completion])[0]
-
     def verify_batch(self, prompt: Prompt, completions: Sequence[Completion]) -> list[Verdict]:
         """One verdict per completion. Each is bounded by `max_seconds` of wall-clock time (the prompt's own
         expectation by another `max_seconds`, once): every scan is linear and checks a deadline between sentences

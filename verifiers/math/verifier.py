@@ -119,9 +119,6 @@ class MathVerifier(Verifier):
 
     # -- Verifier interface ---------------------------------------------------------------------------------
 
-    def verify(self, prompt: Prompt, completion: Completion) -> Verdict:
-        return self.verify_batch(prompt, [completion])[0]
-
     def verify_batch(self, prompt: Prompt, completions: Sequence[Completion]) -> list[Verdict]:
         gold = self._gold(prompt.gold)
         if gold.status != "ok":

@@ -30,8 +30,8 @@ def test_commit_writes_shards_then_marker_and_datasets_loads_mixed_shards(tmp_pa
     with RunFolder(tmp_path / "run") as folder:
         # unit 0 has rows in both splits; unit 1 has no accepted rows at all (an empty shard) and a row whose
         # string columns are all empty: the explicit schema keeps every shard castable.
-        folder.commit_unit(0, {"accepted": rows(3, "a"), "rejected": rows(2, "b", accepted=False)}, {"unit": 0})
-        folder.commit_unit(1, {"accepted": [], "rejected": rows(1, "c", False, with_gold=False)}, {"unit": 1})
+        folder.commit_unit(0, {"accepted": rows(3, "a"), "rejected": rows(2, "b", accepted=False)}, {"unit": 0, "stats": {}})
+        folder.commit_unit(1, {"accepted": [], "rejected": rows(1, "c", False, with_gold=False)}, {"unit": 1, "stats": {}})
         folder.write_text("README.md", render_card(recipe, {"model": "m"}, ["accepted", "rejected"], None,
                                                    folder.completed_units()))
         assert sorted(folder.completed_units()) == [0, 1]
@@ -46,7 +46,7 @@ def test_stale_temp_files_are_cleared_and_orphans_removed(tmp_path):
     with RunFolder(tmp_path / "run") as folder:
         folder.write_run_info({"fingerprint": "abc", "settings": {}})
         (folder.tmp_dir / "accepted-part-00000.parquet.tmp").write_bytes(b"half written")
-        folder.commit_unit(5, {"accepted": rows(1)}, {"unit": 5})
+        folder.commit_unit(5, {"accepted": rows(1)}, {"unit": 5, "stats": {}})
     with RunFolder(tmp_path / "run") as folder:
         assert not list(folder.tmp_dir.iterdir())
         folder.remove_orphan_shards(range(3))

@@ -160,8 +160,8 @@ def test_a_resume_reuses_the_gold_screening(tmp_path):
             calls.append(prompt.prompt_id)
             return "unverifiable_gold" if prompt.gold == "bad" else None
 
-        def verify(self, prompt, completion):
-            return Verdict.accept(self.name)
+        def verify_batch(self, prompt, completions):
+            return [Verdict.accept(self.name) for _ in completions]
 
     traces = [{"id": f"q{i}", "problem": f"P{i}", "answer": "bad" if i == 3 else str(i), "completion": "x"}
               for i in range(12)]

@@ -9,8 +9,9 @@ from verifiers.base import Verifier
 class EvenIndex(Verifier):
     name = "even"
 
-    def verify(self, prompt, completion):
-        return Verdict.accept(self.name) if completion.sample_index % 2 == 0 else Verdict.reject(self.name, "odd")
+    def verify_batch(self, prompt, completions):
+        return [Verdict.accept(self.name) if c.sample_index % 2 == 0 else Verdict.reject(self.name, "odd")
+                for c in completions]
 
 
 class CostlyRecorder(Verifier):
@@ -20,9 +21,9 @@ class CostlyRecorder(Verifier):
     def __init__(self):
         self.seen = []
 
-    def verify(self, prompt, completion):
-        self.seen.append(completion.sample_index)
-        return Verdict.accept(self.name)
+    def verify_batch(self, prompt, completions):
+        self.seen.extend(c.sample_index for c in completions)
+        return [Verdict.accept(self.name) for _ in completions]
 
 
 class Broken(Verifier):
@@ -30,9 +31,6 @@ class Broken(Verifier):
 
     def verify_batch(self, prompt, completions):
         raise ZeroDivisionError("bug")
-
-    def verify(self, prompt, completion):
-        raise AssertionError("unused")
 
 
 def unit(n_prompts=2, n=4):
@@ -136,11 +134,11 @@ def test_a_verifier_fault_is_retried_then_counted_and_its_unit_redone_on_resume(
     class Flaky(Verifier):
         name = "flaky_for_test"
 
-        def verify(self, prompt, completion):
+        def verify_batch(self, prompt, completions):
             state["calls"] += 1
             if state["fail_always"] or state["calls"] == 1:
                 raise RuntimeError("verifier bug")
-            return Verdict.accept(self.name)
+            return [Verdict.accept(self.name) for _ in completions]
 
     rows = [{"id": "a", "problem": "p", "answer": "1", "completion": "<think>\nx\n</think>\n\\boxed{1}"}]
     inp = write_jsonl(tmp_path / "t.jsonl", rows)
