@@ -17,6 +17,7 @@ from verifiers.base import Verifier
 _BUILTIN: dict[str, str] = {
     "format": "verifiers.format:FormatVerifier",
     "math": "verifiers.math:MathVerifier",
+    "choice": "verifiers.choice:ChoiceVerifier",
     "code": "verifiers.code:CodeVerifier",
     "language": "verifiers.language.verifier:LanguageVerifier",
     "repetition": "verifiers.readability:RepetitionVerifier",
