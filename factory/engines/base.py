@@ -13,10 +13,16 @@ from typing import Any, Sequence
 
 from verifiers.types import Completion, Prompt
 
-ANSWER_FAULTS = ("invalid_answer", "invalid_usage", "response_too_large")
-"""finish_reasons an engine gives a sample made from a paid answer it could not read (an HTTP teacher's choice
-without text, a `usage` that is not a count, a body over the size bound): verification rejects such a sample as
-`teacher:<finish_reason>` before any verifier, and the answer is never asked for again."""
+ANSWER_FAULTS = ("invalid_answer", "invalid_usage", "response_too_large", "prompt_too_long")
+"""finish_reasons an engine gives a sample it could not make or read (an HTTP teacher's choice without text, a
+`usage` that is not a count, a body over the size bound; a prompt longer than the engine's context, never sent):
+verification rejects such a sample as `teacher:<finish_reason>` before any verifier."""
+
+
+def prompt_too_long(prompt: Prompt, tokens: int, n: int, first_index: int) -> list[Completion]:
+    """The samples of a prompt the engine cannot take (no room left in its context): empty, named, never sent."""
+    return [Completion(prompt.prompt_id, first_index + i, "", "prompt_too_long", prompt_tokens=tokens)
+            for i in range(n)]
 
 
 @dataclass(frozen=True)

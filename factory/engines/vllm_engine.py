@@ -22,7 +22,7 @@ import os
 import threading
 from typing import Any, Sequence
 
-from factory.engines.base import Engine, SamplingConfig
+from factory.engines.base import Engine, SamplingConfig, prompt_too_long
 from verifiers.types import THINK_OPEN, Completion, Prompt
 
 
@@ -72,6 +72,12 @@ class VLLMEngine(Engine):
 
         params = SamplingParams(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
                                 max_tokens=sampling.max_tokens)
+        too_long = self._too_long(prompts)
+        refused = [c for p in prompts if p.prompt_id in too_long
+                   for c in prompt_too_long(p, too_long[p.prompt_id], sampling.n, first_index)]
+        prompts = [p for p in prompts if p.prompt_id not in too_long]
+        if not prompts:
+            return refused
         chats = [list(p.messages) for p in prompts]
         if hasattr(self.llm, "enqueue_chat"):
             outputs = self._run_with_other_calls(chats, params)
@@ -93,7 +99,23 @@ class VLLMEngine(Engine):
                     prompt_tokens=prompt_tokens,
                     completion_tokens=len(sample.token_ids or []),
                 ))
-        return completions
+        return completions + refused
+
+    def _too_long(self, prompts: Sequence[Prompt]) -> dict[str, int]:
+        """prompt_id -> prompt tokens, for the prompts that leave no room in the engine's context (vLLM would refuse
+        the whole call for one of them)."""
+        tokenizer = self.llm.get_tokenizer()
+        context = self.llm.llm_engine.model_config.max_model_len
+        found = {}
+        for prompt in prompts:
+            try:
+                tokens = len(tokenizer.apply_chat_template(list(prompt.messages), tokenize=True,
+                                                           add_generation_prompt=True))
+            except Exception:  # noqa: BLE001 - no chat template: vLLM reports it on the call itself
+                continue
+            if tokens >= context:
+                found[prompt.prompt_id] = tokens
+        return found
 
     def _run_with_other_calls(self, chats: list[list[dict]], params: Any) -> list[Any]:
         """Add this call's requests to the engine and step it until they are all finished.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,8 +29,17 @@ def test_concurrent_generate_calls_each_get_exactly_their_own_samples():
             results = list(pool.map(lambda unit: engine.generate(unit, sampling), units))
         alone = engine.generate(units[0], sampling)  # a call after the concurrent ones still works
         assert not engine._finished  # nothing parked for a caller that has gone
+        # A prompt longer than the engine's context (1,024 tokens here) is never sent: its samples come back empty
+        # and named, and the call's other prompts are generated as usual (vLLM would refuse the whole call).
+        huge = dataclasses.replace(units[0][0], prompt_id="huge", messages=[
+            {"role": "user", "content": " ".join(["What is 2 + 2?"] * 800)}])
+        mixed = engine.generate([huge, units[0][1]], sampling)
     finally:
         engine.close()
+    refused = [c for c in mixed if c.prompt_id == "huge"]
+    assert [c.finish_reason for c in refused] == ["prompt_too_long"] * sampling.n and refused[0].prompt_tokens > 1024
+    assert all(c.text == "" for c in refused)
+    assert [c.prompt_id for c in mixed if c.prompt_id != "huge"] == [units[0][1].prompt_id] * sampling.n
     for unit, completions in zip(units + [units[0]], results + [alone]):
         expected = [(p.prompt_id, i) for p in unit for i in range(sampling.n)]
         assert [(c.prompt_id, c.sample_index) for c in completions] == expected

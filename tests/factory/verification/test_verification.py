@@ -151,3 +151,16 @@ def test_a_verifier_fault_is_retried_then_counted_and_its_unit_redone_on_resume(
     assert state["calls"] == 2  # the unit was redone (first call fails, the retry accepts)
     assert again.summary["funnel"]["verifier_errors"] == 0 and again.summary["funnel"]["accepted"] == 1
     assert json.loads((tmp_path / "run" / "stats.json").read_text())["funnel"]["accepted"] == 1
+
+
+def test_a_prompt_too_long_for_the_engine_is_named_and_never_verified():
+    from factory.engines.base import prompt_too_long
+    from factory.recipe import Selection
+    from factory.verification.verify import verify_unit
+    from verifiers.types import Prompt
+
+    prompt = Prompt("long", [{"role": "user", "content": "x " * 5000}], "x " * 5000, "1")
+    result = verify_unit([], [prompt], prompt_too_long(prompt, 5002, 2, 0), selection=Selection(),
+                         keep_rejected=True, run_info={})
+    assert [r["rejection_reasons"] for r in result.rows_by_split["rejected"]] == [["teacher:prompt_too_long"]] * 2
+    assert result.stats.reasons == {"teacher:prompt_too_long": 2}
