@@ -109,8 +109,9 @@ class VLLMEngine(Engine):
         found = {}
         for prompt in prompts:
             try:
-                tokens = len(tokenizer.apply_chat_template(list(prompt.messages), tokenize=True,
-                                                           add_generation_prompt=True))
+                text = tokenizer.apply_chat_template(list(prompt.messages), tokenize=False,
+                                                     add_generation_prompt=True)
+                tokens = len(tokenizer.encode(text, add_special_tokens=False))
             except Exception:  # noqa: BLE001 - no chat template: vLLM reports it on the call itself
                 continue
             if tokens >= context:
