@@ -2,7 +2,7 @@
 
     python -m factory.bench.math_eval [--half tune|heldout|all] [--show] [--math-verify]
 
-The sets live in `tests/verifiers/math_eval/*.jsonl` (see `build_sets.py` there for their sources and split):
+The sets live in `tests/verifiers/math/eval/*.jsonl` (see `build_sets.py` there for their sources and split):
 `older` (graders' test suites: hendrycks MATH, Qwen2.5-Math, verl, open-r1, GSM8K `####` and AIME formats),
 `calculator` (STACK's AlgEquiv and Sets answer tests in calculator notation: equations, solution sets), `probes`
 (words and function names inside a box). Each row is graded as a teacher's answer part against its gold; accepted
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from verifiers.types import Completion, Prompt
 
-SETS_DIR = Path(__file__).resolve().parents[2] / "tests" / "verifiers" / "math_eval"
+SETS_DIR = Path(__file__).resolve().parents[2] / "tests" / "verifiers" / "math" / "eval"
 
 
 def load_rows(directory: Path = SETS_DIR) -> list[dict]:

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from verifiers.types import Completion
-from tests.verifiers.code_helpers import TEST_SANDBOX_UID, completion, prompt, verifier_kwargs
+from tests.verifiers.code.code_helpers import TEST_SANDBOX_UID, completion, prompt, verifier_kwargs
 from verifiers.code import CodeVerifier
 from verifiers.code.sandbox import Limits, Sandbox, SandboxUnavailableError
 from verifiers.code.sandbox_check import preflight
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "prompts" / "code-sample.jsonl"
+SAMPLE = Path(__file__).resolve().parents[3] / "data" / "prompts" / "code-sample.jsonl"
 STDIO = {"type": "stdio", "cases": [{"input": "2 3\n", "output": "5\n"}, {"input": "10 -4\n", "output": "6\n"}]}
 ADD_STDIO = "a, b = map(int, input().split())\nprint(a + b)"
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.verifiers.code_helpers import prompt
+from tests.verifiers.code.code_helpers import prompt
 from verifiers.code.compare import Comparison, apps_values_match, stdout_matches, values_match
 from verifiers.code.extract import extract_code
 from verifiers.code.harness import WireError, dumps, loads, to_wire

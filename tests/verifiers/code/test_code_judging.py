@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.verifiers.code_helpers import completion, prompt, verifier_kwargs
+from tests.verifiers.code.code_helpers import completion, prompt, verifier_kwargs
 from verifiers.code import CodeVerifier
 from verifiers.code.run import RunSettings, budget_s, plan
 from verifiers.code.sandbox import Limits
@@ -46,7 +46,7 @@ def test_the_cpu_limit_stops_a_program_at_the_limit_not_a_second_later(verifier)
     probe = ("import resource, sys\nsys.path.insert(0, 'verifiers/code')\nimport harness\n"
              "harness._set_limits('cpu=3,nofile=64')\nprint(*resource.getrlimit(resource.RLIMIT_CPU))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                          cwd=Path(__file__).resolve().parents[2])
+                          cwd=Path(__file__).resolve().parents[3])
     assert done.stdout.split() == ["3", "3"]
     spin = "import time\nwhile time.process_time() < 1.6:\n    pass\nprint(input())"
     assert _verdict(verifier, {**ECHO, "time_limit": 1}, spin).reason == "timeout"

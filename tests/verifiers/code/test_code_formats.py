@@ -14,13 +14,13 @@ import pytest
 
 from factory.prompts.sources import load_prompts
 from factory.recipe import load_recipe
-from tests.verifiers.code_helpers import completion, prompt, verifier_kwargs
+from tests.verifiers.code.code_helpers import completion, prompt, verifier_kwargs
 from verifiers.code import CodeVerifier
 from verifiers.code.datafields import any_case_answers, decode_lcb_tests, megabytes, seconds
 from verifiers.code.formats import parse_tests
 from verifiers.code.testcases import MalformedTests
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "prompts"
+DATA = Path(__file__).resolve().parents[3] / "data" / "prompts"
 
 # recipe -> (id column, how to get the reference solution from a raw row)
 RECIPES = {

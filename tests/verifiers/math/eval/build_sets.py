@@ -1,6 +1,6 @@
 """Rebuild the math evaluation sets from public graders' test suites (run by hand; the tests never run it).
 
-    python tests/verifiers/math_eval/build_sets.py --stack PATH_TO_moodle-qtype_stack [--out DIR]
+    python tests/verifiers/math/eval/build_sets.py --stack PATH_TO_moodle-qtype_stack [--out DIR]
 
 Writes one JSONL file per set beside this script. Every row: `id`, `set`, `source` (repository and path the case
 comes from), `gold`, `completion` (the text a teacher would write after `</think>`), `label` (true: the answer is

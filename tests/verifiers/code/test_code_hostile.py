@@ -1,4 +1,4 @@
-"""The hostile-program suite: every program in tests/verifiers/hostile/ is rejected, the batch that contains
+"""The hostile-program suite: every program in tests/verifiers/code/hostile/ is rejected, the batch that contains
 them finishes, and the machine is unharmed (no stray processes, no files outside the sandbox, canary intact, no
 network connection received, shared memory back). See hostile/README.md for the file format."""
 
@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 
-from tests.verifiers.code_helpers import TEST_SANDBOX_UID, completion, prompt, verifier_kwargs
+from tests.verifiers.code.code_helpers import TEST_SANDBOX_UID, completion, prompt, verifier_kwargs
 
 HOSTILE = Path(__file__).with_name("hostile")
 WORDS = ["abc", "hostile", "x"]

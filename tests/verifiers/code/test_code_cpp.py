@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.verifiers.code_helpers import prompt, verifier_kwargs
+from tests.verifiers.code.code_helpers import prompt, verifier_kwargs
 from verifiers.code import CodeVerifier
 from verifiers.code.extract import extract_program
 from verifiers.code.toolchain import have_compiler

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.verifiers.code_helpers import completion, prompt, verifier_kwargs
+from tests.verifiers.code.code_helpers import completion, prompt, verifier_kwargs
 from verifiers.code import CodeVerifier
 from verifiers.code.harness import WireError, loads
 from verifiers.code.toolchain import pytest_binds

@@ -1,0 +1,1 @@
+"""Tests of the verifiers package, folders mirroring verifiers/."""
