@@ -42,7 +42,3 @@ class HTTPSettings(HTTPClient):
         client = {f.name: getattr(generation.http, f.name) for f in fields(HTTPClient)}
         return cls(base_url=generation.base_url or "", api_key_env=generation.api_key_env,
                    max_concurrency=generation.max_concurrency, **client).validate()
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]

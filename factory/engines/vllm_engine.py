@@ -38,7 +38,7 @@ def running_on_cpu() -> bool:
 class VLLMEngine(Engine):
     """Owns a `vllm.LLM`. `engine_kwargs` are passed to `vllm.LLM` (dtype, max_model_len, ...)."""
 
-    def __init__(self, model: str, *, tensor_parallel_size: int = 1, max_tokens_hint: int | None = None,
+    def __init__(self, model: str, *, tensor_parallel_size: int = 1,
                  engine_kwargs: dict[str, Any] | None = None) -> None:
         from vllm import LLM
 

@@ -268,14 +268,6 @@ class RunFolder:
         self.marker_path(unit).unlink(missing_ok=True)
         _fsync_dir(self.units_dir)
 
-    def remove_orphan_shards(self, valid_units: Iterable[int]) -> None:
-        """Remove shards of units that no longer exist (cannot happen within one fingerprint; defensive)."""
-        valid = {f"part-{u:05d}.parquet" for u in valid_units}
-        for split in SPLITS:
-            for path in (self.root / "data" / split).glob("part-*.parquet"):
-                if path.name not in valid:
-                    path.unlink()
-
     # -- metadata --------------------------------------------------------------------------------------------
     def write_text(self, name: str, text: str) -> None:
         atomic_write_bytes(self.root / name, text.encode("utf-8"), self.tmp_dir)

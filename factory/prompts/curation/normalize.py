@@ -137,11 +137,6 @@ def tokens_of(normalized: str) -> list[str]:
     return normalized.split(" ") if normalized else []
 
 
-def word_ngrams(tokens: list[str], n: int) -> list[str]:
-    """The n-grams of a token list, in order; a list shorter than `n` tokens is one gram, the whole text."""
-    if len(tokens) < n:
-        return [" ".join(tokens)] if tokens else []
-    return [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
 
 
 def dedup_texts(texts: list[str]) -> list[int]:
