@@ -43,6 +43,8 @@ from factory.prompts.reading import (FILE_TYPES, SkippedRow, SourceError, file_i
 from factory.prompts.row_rules import completion_text, row_problem
 from factory.recipe import PromptSource, Template
 from verifiers.types import Completion, Prompt, chat
+MODEL_LOOKAHEAD = 1000
+"""Rows `PromptStream.first_model` may hold while it looks for the traces' model."""
 ID_PATTERN = "row-{:06d}"
 """The id of a row that has none (its row number)."""
 
@@ -114,11 +116,14 @@ class PromptStream:
 
     def first_model(self) -> str | None:
         """For traces: the first usable row's `model` column (the rows record it as the traces' model; else
-        "external"). The rows read to find it are put back in front of the stream, so nothing is read twice."""
+        "external"). The rows read to find it are put back in front of the stream, so nothing is read twice; at
+        most `MODEL_LOOKAHEAD` rows are held for it (an input with no usable completion is not read into memory)."""
         ahead = []
         model = None
         for item in self._rows:
             ahead.append(item)
+            if len(ahead) >= MODEL_LOOKAHEAD:
+                break
             row = item[1]
             if isinstance(row, dict) and completion_text(row.get("completion")) is not None:
                 model = row.get("model") if isinstance(row.get("model"), str) and row["model"] else None

@@ -181,3 +181,19 @@ def test_a_resume_reuses_the_gold_screening(tmp_path):
     assert result.complete and calls == []  # every prompt's gold was known
     assert json.loads((out / "manifest.json").read_text())["skipped_rows"] == first["skipped_rows"]
     assert "gold" in first["skipped_rows"][0] and "row 4" in first["skipped_rows"][0]
+
+
+def test_looking_for_the_traces_model_holds_a_bounded_number_of_rows(tmp_path):
+    """An input where no row has a usable completion: `first_model` stops after MODEL_LOOKAHEAD rows instead of
+    reading the whole input into memory, and the stream still yields every row after it."""
+    from factory.prompts.sources import MODEL_LOOKAHEAD
+
+    rows = [{"id": f"r{i}", "problem": "p", "answer": "1", "completion": None} for i in range(MODEL_LOOKAHEAD * 3)]
+    recipe = load_recipe("tiny", [f"prompts.path={write_jsonl(tmp_path / 't.jsonl', rows)}"])
+    stream = PromptStream(recipe.prompts, recipe.template, traces=True)
+    read = []
+    inner = stream._rows
+    stream._rows = (read.append(item) or item for item in inner)
+    assert stream.first_model() is None and len(read) == MODEL_LOOKAHEAD
+    assert list(stream) == []  # every row skipped, each named
+    assert len(read) == MODEL_LOOKAHEAD * 3 and len(stream.skipped) == MODEL_LOOKAHEAD * 3
