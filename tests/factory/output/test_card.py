@@ -16,24 +16,13 @@ import pytest
 from datasets import load_dataset
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from factory.cli import EXIT_OK, main
+from factory.cli import EXIT_OK
 from factory.output.card import render_card, size_category
 from factory.recipe import RecipeError, load_recipe
 from tests.conftest import write_jsonl
+from tests.factory.test_run_safety import GOOD, ROWS, verify  # the same small verify input and call
 
 RESOURCES = Path(datasets.__file__).parent / "utils" / "resources"
-GOOD = "<think>\nWe add the two numbers: 3 + 4 = 7.\n</think>\n\nThe answer is \\boxed{7}."
-ROWS = [
-    {"id": "a", "problem": "What is 3 + 4?", "answer": "7", "completion": GOOD},
-    {"id": "a", "problem": "What is 3 + 4?", "answer": "7", "completion": GOOD.replace("{7}", "{8}")},
-    {"id": "b", "problem": "What is 2 + 5?", "answer": "7", "completion": GOOD},
-    {"id": "c", "problem": "What is 1 + 6?", "answer": "7", "completion": GOOD},
-]
-
-
-def verify(inp: Path, out: Path, *extra: str) -> int:
-    return main(["verify", "--recipe", "tiny", "--input", str(inp), "--out", str(out), "--log-json",
-                 "--set", "output.prompts_per_shard=1", *extra])
 
 
 @pytest.mark.parametrize("rows, bucket", [
