@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,20 @@ ARITH_TEST = PROJECT_ROOT / "data" / "prompts" / "arith-test.jsonl"
 def events_of(text: str) -> list[dict]:
     """The JSON-line events a `--log-json` run printed (other lines ignored)."""
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def boxed_number(answer: str) -> Fraction | None:
+    """The number in an answer's last box once the words around it are dropped ("9696 apples" is 9696), or None.
+    The tiny teacher samples words into its boxes; the math verifier grades the value they leave, so an accepted
+    row's box holds exactly the gold's number, with words only around it. Independent of the verifier's code."""
+    from factory.tiny_teacher.evaluate import last_boxed, parse_number
+
+    boxed = last_boxed(answer)
+    if boxed is None:
+        return None
+    body = re.sub(r"\\text\{([^{}]*)\}", r" \1 ", boxed)
+    body = re.sub(r"(?<![\\A-Za-z])[A-Za-z]+", " ", body)
+    return parse_number(body.strip(" .,:;"))
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset
 
-from factory.tiny_teacher.evaluate import last_boxed, parse_number
+from factory.tiny_teacher.evaluate import parse_number
+from tests.conftest import boxed_number
 from tests.factory.e2e_helpers import N, PROMPTS, UNITS, finish, start_run
 
 pytestmark = pytest.mark.slow
@@ -76,9 +77,7 @@ def test_generate_writes_verified_loadable_shards(full_run):
         assert [m["role"] for m in row["completion"]] == ["assistant"]
         text = row["completion"][0]["content"]
         assert text.startswith("<think>") and "</think>" in text
-        boxed = last_boxed(row["answer"])
-        assert boxed is not None, row["answer"]
-        assert parse_number(boxed) is not None and parse_number(boxed) == parse_number(row["gold"]), (boxed, row["gold"])
+        assert boxed_number(row["answer"]) == parse_number(row["gold"]), (row["answer"], row["gold"])
         assert [v["name"] for v in row["verdicts"]] == [v["name"] for v in accepted[0]["verdicts"]]
         assert all(v["accepted"] for v in row["verdicts"])
     assert all(not all(v["accepted"] for v in row["verdicts"]) or "selection:not_selected" in row["rejection_reasons"]

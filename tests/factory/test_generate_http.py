@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from factory.tiny_teacher.evaluate import last_boxed, parse_number
-from tests.conftest import ARITH_TEST
+from factory.tiny_teacher.evaluate import parse_number
+from tests.conftest import ARITH_TEST, boxed_number
 from tests.factory.fault_proxy import FaultProxy
 from tests.factory.openai_engine_child import journaled as journaled_texts
 from tests.factory.vllm_server import vllm_server
@@ -67,7 +67,7 @@ def test_generate_through_a_faulty_proxy_writes_every_sample_once(server, tmp_pa
         assert text.startswith("<think>") and row["finish_reason"] in ("stop", "length")
         assert row["completion_tokens"] > 0 and row["prompt_tokens"] > 0 and row["model"] == server.model
         if row["accepted"]:
-            assert parse_number(last_boxed(row["answer"])) == parse_number(row["gold"])
+            assert boxed_number(row["answer"]) == parse_number(row["gold"]), row["answer"]
     assert any(r["accepted"] for r in found) and not all(r["accepted"] for r in found)
     stats = json.loads((out / "stats.json").read_text())
     assert stats["engine"]["retries"] >= len(faults) and stats["engine"]["requests_failed"] == 0

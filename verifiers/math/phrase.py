@@ -5,7 +5,8 @@ Plain string work (no sympy). Only words around the whole value may go (labels, 
 to an argument is a function: a known one (`FUNCTION_NAMES`, evaluated by `calculator`) stays in the value, an
 unknown one makes the phrase unreadable (`unknown_function`); a word touching an operator is part of the
 expression (`word_in_expression`); words that negate, bound, hedge or operate on the value ("not 10", "at least
-10", "half of 10") make it unreadable (`ambiguous_phrase`), wherever they stand.
+10", "half of 10") make it unreadable (`ambiguous_phrase`), wherever they stand, and so does a phrase cut off
+after a joining word ("10 divided by", "5 or").
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ _QUALIFIERS = frozenset(
     "reciprocal negative minus plus".split()
 )
 _GLUE = re.compile(r"^[\s:;,.!?]+|[\s:;,.!?]+$")
+# Words that join the value to something after them; a phrase that ends on one was cut off, and what it joined
+# ("10 divided by", "5 or", "12 per") may change the value. ("in" is left out: "10 in" is ten inches.)
+_CONNECTORS = frozenset("by of to and or with from per for into onto the a an at as on than over plus minus times "
+                        "divided multiplied".split())
 
 
 def phrase_values(s: str) -> tuple[list[str], str]:
@@ -85,7 +90,7 @@ def phrase_values(s: str) -> tuple[list[str], str]:
     values = [v for v in (_GLUE.sub("", p).strip() for p in pieces) if re.search(r"[^\s=:()\-]", v)]
     if not values:
         return [s], ""  # words only: a text answer
-    if any(_qualifies(m.group(0), text[m.end() :]) for m in words):
+    if any(_qualifies(m.group(0), text[m.end() :]) for m in words) or _cut_off(text, words[-1]):
         return [], "ambiguous_phrase"
     if any(_inside_expression(text, m) for m in words):
         return [], "word_in_expression"  # "2 \\cdot apples", "12^{total}": only words around the value may go
@@ -125,6 +130,11 @@ def _qualifies(word: str, after: str) -> bool:
     if bare in ("square", "cubic", "sq", "cu") and re.match(r"\s*\}?\s*[A-Za-z]", after):
         return False
     return bare in _QUALIFIERS
+
+
+def _cut_off(text: str, last: re.Match[str]) -> bool:
+    """Whether the phrase ends on a joining word with nothing after it ("9696 column by")."""
+    return _bare(last.group(0)).lower() in _CONNECTORS and not _GLUE.sub("", text[last.end() :]).strip()
 
 
 def qualified(text: str) -> bool:
