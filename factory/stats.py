@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from math import comb
 from typing import Any, Iterable
 
+MAX_SUSPECTS_LISTED = 10_000
+"""Suspect golds listed in stats.json and manifest.json (all are counted)."""
 COUNT_KEYS = ("prompts", "generated", "passed", "accepted", "rejected", "unverifiable", "verifier_errors", "pairs",
               "prompt_tokens", "completion_tokens", "fixed_n_samples")
 
@@ -55,21 +57,32 @@ class UnitStats:
     """`verifier:reason` -> samples, exactly as the rows' `rejection_reasons` spell them."""
     per_prompt: list[list[int]] = field(default_factory=list)
     """[samples, passed] per prompt, in unit order (pass@k comes from these)."""
+    judge: dict[str, float] = field(default_factory=dict)
+    """The LLM judge's flat counts (`factory.verification.judge`: judged, accepted, rejected, errors, requests,
+    tokens, cost_usd, calibration_<rule>_<judge>); empty without a judge."""
+    gold_suspects: list[dict[str, Any]] = field(default_factory=list)
+    """Prompts whose samples mostly agree on an answer the rules call wrong (`factory.verification.suspects`)."""
 
     def __add__(self, other: "UnitStats") -> "UnitStats":
         counts = {key: getattr(self, key) + getattr(other, key) for key in COUNT_KEYS}
-        return UnitStats(**counts, reasons=self.reasons + other.reasons, per_prompt=self.per_prompt + other.per_prompt)
+        return UnitStats(**counts, reasons=self.reasons + other.reasons, per_prompt=self.per_prompt + other.per_prompt,
+                         judge=dict(Counter(self.judge) + Counter(other.judge)),
+                         gold_suspects=self.gold_suspects + other.gold_suspects)
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"judge": dict(self.judge)} if self.judge else {}
+        if self.gold_suspects:
+            extra["gold_suspects"] = list(self.gold_suspects)
         return {**{key: getattr(self, key) for key in COUNT_KEYS}, "reasons": dict(self.reasons),
-                "per_prompt": [list(p) for p in self.per_prompt]}
+                "per_prompt": [list(p) for p in self.per_prompt], **extra}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "UnitStats":
         """From a marker (keys a marker of an older version lacks count 0)."""
         counts = {key: int(data.get(key, 0) or 0) for key in COUNT_KEYS}
         return cls(**counts, reasons=Counter(data.get("reasons", {})),
-                   per_prompt=[list(p) for p in data.get("per_prompt", [])])
+                   per_prompt=[list(p) for p in data.get("per_prompt", [])], judge=dict(data.get("judge", {})),
+                   gold_suspects=list(data.get("gold_suspects", [])))
 
 
 class RunTotals:
@@ -81,6 +94,9 @@ class RunTotals:
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.outcomes: Counter[tuple[int, int]] = Counter()
+        self.judge: Counter[str] = Counter()
+        self.gold_suspects: list[dict[str, Any]] = []
+        self.gold_suspect_count = 0
 
     def add(self, unit: UnitStats | dict[str, Any]) -> None:
         """Add one unit's figures (its UnitStats, or a marker's dict of them)."""
@@ -89,6 +105,9 @@ class RunTotals:
             self.counts[key] += getattr(stats, key)
         self.reasons.update(stats.reasons)
         self.outcomes.update(tuple(p) for p in stats.per_prompt)
+        self.judge.update(stats.judge)
+        self.gold_suspect_count += len(stats.gold_suspects)
+        self.gold_suspects.extend(stats.gold_suspects[:max(0, MAX_SUSPECTS_LISTED - len(self.gold_suspects))])
 
     def estimates(self) -> dict[str, float]:
         """pass@1 and pass@n (n the largest sample count of any prompt), each over the prompts with >= k samples."""
@@ -149,6 +168,10 @@ def summarize(totals: RunTotals, *, wall_seconds: float | None = None, units_don
             "completion_tokens_per_accepted": round(c["completion_tokens"] / c["accepted"], 1) if c["accepted"]
             else None,
         }
+    if totals.judge:
+        summary["judge"] = judge_summary(totals.judge)
+    if totals.gold_suspect_count:
+        summary["gold_suspects"] = {"count": totals.gold_suspect_count, "prompts": totals.gold_suspects}
     if wall_seconds is not None:
         summary["wall_seconds"] = round(wall_seconds, 2)
         summary["samples_per_second"] = round(c["generated"] / wall_seconds, 3) if wall_seconds > 0 else None
@@ -187,8 +210,46 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"adaptive   saved {a['saved_samples']} of {a['fixed_n_samples']} samples (~"
                      f"{a['estimated_saved_tokens']} tokens) against fixed n; {a['samples_per_accepted']} samples "
                      "per accepted")
+    lines += _judge_lines(summary)
     if summary.get("engine"):
         lines.append("engine     " + ", ".join(f"{k} {v}" for k, v in summary["engine"].items()))
     if "wall_seconds" in summary:
         lines.append(f"wall time  {summary['wall_seconds']:.1f} s  ({summary.get('samples_per_second')} samples/s)")
     return "\n".join(lines)
+
+
+def judge_summary(counts: dict[str, float]) -> dict[str, Any]:
+    """The stats.json section of the LLM judge, from the sum of its unit counts: what it decided, what it cost, and
+    the calibration table, the 2x2 agreement of rule and judge on rule-decided samples it also saw. Reading the
+    table: `rule_accepted / judge_different` are answers the rules accepted that the judge calls different (judge
+    false negatives, or rule false positives), `rule_rejected / judge_equivalent` the reverse; agreement near 1 on
+    both rows is what makes the judge's own decisions trustworthy."""
+    table = {rule: {judge: int(counts.get(f"calibration_{rule}_{judge}", 0))
+                    for judge in ("judge_equivalent", "judge_different")}
+             for rule in ("rule_accepted", "rule_rejected")}
+    agree = table["rule_accepted"]["judge_equivalent"] + table["rule_rejected"]["judge_different"]
+    seen = sum(sum(row.values()) for row in table.values())
+    count = {key: int(counts.get(key, 0)) for key in ("judged", "accepted", "rejected", "requests",
+                                                       "reused_from_journal", "failed_requests", "unparseable_replies")}
+    return {**count, "judge_errors": int(counts.get("errors", 0)),
+            "tokens": {"prompt": int(counts.get("prompt_tokens", 0)), "completion": int(counts.get("completion_tokens", 0))},
+            "cost_usd": round(float(counts.get("cost_usd", 0.0)), 6),
+            "calibration": {"samples": seen, "table": table, "agreement": round(agree / seen, 4) if seen else None,
+                            "errors": int(counts.get("calibration_errors", 0))}}
+
+
+def _judge_lines(summary: dict[str, Any]) -> list[str]:
+    lines = []
+    judge = summary.get("judge")
+    if judge:
+        lines.append(f"judge      judged {judge['judged']}: accepted {judge['accepted']}, rejected {judge['rejected']}, "
+                     f"judge_error {judge['judge_errors']}; {judge['requests']} requests "
+                     f"({judge['reused_from_journal']} reused), cost ${judge['cost_usd']:.4f}")
+        calibration = judge["calibration"]
+        if calibration["samples"]:
+            lines.append(f"calibration {calibration['samples']} rule-decided samples also judged, agreement "
+                         f"{calibration['agreement']:.1%}")
+    suspects = summary.get("gold_suspects")
+    if suspects:
+        lines.append(f"suspect golds {suspects['count']}  (listed in manifest.json and the card)")
+    return lines

@@ -31,6 +31,9 @@ distinct extracted answer (at most 8 per completion), usually one fast-path comp
 serialised by a lock (the verifiers are not written for concurrent use; the math child is serial anyway). After
 a fork the child process belongs to the parent, so a reward used in a forked process builds its own verifier.
 If the verifier raises (a bug), the reward raises: a training run should stop, not learn from a made-up zero.
+
+An LLM judge beside these rules: `verifiers.judge_reward.JudgeReward(judge)` (the rule first, the judge on what
+it cannot read), with a judge client the user builds.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ class SamplingConfig:
     temperature: float
     top_p: float
     max_tokens: int
+    choices: tuple[str, ...] = ()
+    """When set, each reply must be one of these strings (structured output: an LLM judge's one-word verdict)."""
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from factory.recipe import Generation, HTTPClient, RecipeError
+from factory.recipe import Generation, HTTPClient, Judge, RecipeError
 from factory.recipe.fields import bounded, child, validate_section
 
 
@@ -37,8 +37,8 @@ class HTTPSettings(HTTPClient):
         return validate_section(self, "generation")
 
     @classmethod
-    def of(cls, generation: Generation) -> "HTTPSettings":
-        """The settings of a recipe's openai engine."""
+    def of(cls, generation: Generation | Judge) -> "HTTPSettings":
+        """The settings of a recipe's openai engine: its teacher (`generation`) or its judge (`judge`)."""
         client = {f.name: getattr(generation.http, f.name) for f in fields(HTTPClient)}
         return cls(base_url=generation.base_url or "", api_key_env=generation.api_key_env,
                    max_concurrency=generation.max_concurrency, **client).validate()

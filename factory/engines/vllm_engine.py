@@ -70,8 +70,13 @@ class VLLMEngine(Engine):
     def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig, first_index: int = 0) -> list[Completion]:
         from vllm import SamplingParams
 
+        extra: dict[str, Any] = {}
+        if sampling.choices:  # a judge's verdict: decoding is constrained to one of the words
+            from vllm.sampling_params import StructuredOutputsParams
+
+            extra["structured_outputs"] = StructuredOutputsParams(choice=list(sampling.choices))
         params = SamplingParams(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
-                                max_tokens=sampling.max_tokens)
+                                max_tokens=sampling.max_tokens, **extra)
         too_long = self._too_long(prompts)
         refused = [c for p in prompts if p.prompt_id in too_long
                    for c in prompt_too_long(p, too_long[p.prompt_id], sampling.n, first_index)]

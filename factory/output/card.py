@@ -32,6 +32,7 @@ from typing import Any, Iterable
 
 from huggingface_hub import DatasetCardData
 
+from factory.output.card_judge import card_lines
 from factory.recipe import Recipe
 
 SIZE_CATEGORIES = ("n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B",
@@ -139,7 +140,8 @@ def render_card(recipe: Recipe, run_info: dict[str, Any], splits: list[str], sum
         f"# {title(recipe)}",
         "",
         f"{made_by} and checked by the verifiers "
-        f"{', '.join(f'`{v.name}`' for v in recipe.verifiers) or '(none)'}. "
+        f"{', '.join(f'`{v.name}`' for v in recipe.verifiers) or '(none)'}"
+        f"{f', then the LLM judge `{recipe.judge.model}`' if recipe.judge.enabled else ''}. "
         f"Made with r1-distill-factory, run fingerprint `{run_info.get('run_fingerprint', '')}`.",
         "",
         *([f"Prompts: [`{source}`](https://huggingface.co/datasets/{source}) (split `{recipe.prompts.split}`)."
@@ -176,6 +178,7 @@ def render_card(recipe: Recipe, run_info: dict[str, Any], splits: list[str], sum
             f"- complete: {summary['complete']}",
             "",
         ]
+        lines += card_lines(summary)
     return "\n".join(lines)
 
 

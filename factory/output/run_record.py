@@ -27,6 +27,17 @@ def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def _retried_faults(stats: dict[str, Any]) -> str:
+    """Why a committed unit is redone on resume: a verifier's own fault, or a judge error (its journaled judge
+    replies are reused, only the failed requests are sent again); "" when neither."""
+    faults = []
+    if stats.get("verifier_errors"):
+        faults.append(f"{stats['verifier_errors']} sample(s) hold a verifier's own fault (verifier_error)")
+    if stats.get("judge", {}).get("errors"):
+        faults.append(f"{stats['judge']['errors']} sample(s) hold a judge error (judge_error)")
+    return "; ".join(faults)
+
+
 def add_counters(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Sum engine counters (numbers only; gauges left out; a cost that is None everywhere stays None)."""
     total: dict[str, Any] = {}
@@ -73,8 +84,7 @@ class RunRecord:
             self.folder.write_run_info(previous)
         self.folder.write_text("recipe.resolved.yaml", self.recipe.to_yaml())
         done = self.folder.completed_units()
-        faulty = {unit: f"{m['stats']['verifier_errors']} sample(s) hold a verifier's own fault (verifier_error)"
-                  for unit, m in done.items() if m.get("stats", {}).get("verifier_errors")}
+        faulty = {unit: why for unit, m in done.items() if (why := _retried_faults(m.get("stats", {})))}
         for unit, what in sorted({**self.folder.damaged_units(done), **faulty}.items()):
             event("warning", message=f"unit {unit:05d} is redone: {what}")
             self.folder.drop_marker(unit)
@@ -147,6 +157,8 @@ class RunRecord:
             "skipped_rows": [str(s) for s in skipped[:1000]],
             "dropped_prompts": curation.listing(limit=100_000),
             "unwritable_samples": unwritable[:1000],
+            "gold_suspects": summary.get("gold_suspects", {"count": 0, "prompts": []}),
+            **({"judge": summary["judge"]} if "judge" in summary else {}),
             "updated": now(),
         }
         self.folder.write_json("manifest.json", manifest)

@@ -5,8 +5,9 @@ are deep-merged, the child winning. Command-line overrides (`--set generation.te
 parsed as YAML. Every value is checked where it is declared: each field's type and bounds sit beside it
 (`bounded(...)`), and each verifier's parameters are checked by the verifier's own constructor when the recipe loads.
 Every error names the recipe file and the dotted key. The fingerprint hashes exactly the settings that change which
-rows a run writes (prompts, template, generation, verifiers, selection, output, limit), not the resources, so a run
-can be resumed on more GPUs; a local prompt path enters it resolved, so `a.jsonl` and `/abs/a.jsonl` are one run.
+rows a run writes (prompts, template, generation, verifiers, selection, output, limit, and the judge when it is
+on), not the resources, so a run can be resumed on more GPUs; a local prompt path enters it resolved, so `a.jsonl`
+and `/abs/a.jsonl` are one run.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ import yaml
 from factory.paths import resolve_data_path
 from factory.recipe.fields import RecipeError, bounded, build_section, checked_limit, child, did_you_mean, plain
 from factory.recipe.files import apply_overrides, list_recipes, raw_recipe, recipe_path, recipes_dir
-from factory.recipe.sections import (HTTP_TRANSPORT_KEYS, Adaptive, BenchmarkRef, Decontaminate, Dedup, Generation,
-                                     HTTPClient, Output, Pairs, PassRateBand, PromptSource, Resources, Selection,
-                                     Template, VerifierSpec)
+from factory.recipe.sections import (HTTP_TRANSPORT_KEYS, JUDGE_TRANSPORT_KEYS, Adaptive, BenchmarkRef, Decontaminate,
+                                     Dedup, Generation, HTTPClient, Judge, Output, Pairs, PassRateBand, PromptSource,
+                                     Resources, Selection, Template, VerifierSpec)
 
-__all__ = ["Adaptive", "BenchmarkRef", "Decontaminate", "Dedup", "Generation", "HTTPClient", "Output", "Pairs",
+__all__ = ["Adaptive", "BenchmarkRef", "Decontaminate", "Dedup", "Generation", "HTTPClient", "Judge", "Output", "Pairs",
            "PassRateBand", "PromptSource", "Recipe", "RecipeError", "Resources", "Selection", "Template",
            "VerifierSpec", "apply_overrides", "fingerprint_diff", "list_recipes", "load_recipe", "recipe_path",
            "recipes_dir"]
@@ -48,6 +49,8 @@ class Recipe:
     selection: Selection = field(default_factory=Selection)
     output: Output = field(default_factory=Output)
     resources: Resources = field(default_factory=Resources)
+    judge: Judge = field(default_factory=Judge)
+    """The LLM judge after the rules (off by default; see `Judge`)."""
     limit: int | None = bounded(None, 1, None)
     """Use only the first `limit` prompts of the source."""
     source_file: str = ""
@@ -57,7 +60,7 @@ class Recipe:
         """The recipe as plain data: every top-level section with all its fields, each nested section (and each
         verifier's params) as the recipe gave it."""
         data = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        for key in ("prompts", "template", "generation", "selection", "output", "resources"):
+        for key in ("prompts", "template", "generation", "selection", "output", "resources", "judge"):
             section = getattr(self, key)
             data[key] = {f.name: plain(getattr(section, f.name)) for f in dataclasses.fields(section)}
         data["verifiers"] = [{"name": v.name, "params": v.params} for v in self.verifiers]
@@ -79,7 +82,14 @@ class Recipe:
                     del data[key][f.name]
         data["generation"]["http"] = {k: v for k, v in data["generation"]["http"].items()
                                       if k not in HTTP_TRANSPORT_KEYS}
-        return {k: data[k] for k in ("prompts", "template", "generation", "verifiers", "selection", "output", "limit")}
+        data["selection"].pop("suspect_gold_share")  # lists prompts, decides no row
+        out = {k: data[k] for k in ("prompts", "template", "generation", "verifiers", "selection", "output", "limit")}
+        if self.judge.enabled:  # a recipe without a judge keeps the fingerprint it always had
+            judge = {k: v for k, v in data["judge"].items() if k not in JUDGE_TRANSPORT_KEYS}
+            judge["http"] = {k: v for k, v in judge["http"].items() if k not in HTTP_TRANSPORT_KEYS}
+            judge["template"] = hashlib.sha256(self.judge.template_text().encode()).hexdigest()[:16]
+            out["judge"] = judge
+        return out
 
     def fingerprint(self) -> str:
         """A hash of the recipe's row-deciding settings alone (a run's fingerprint also covers its input)."""
@@ -93,7 +103,7 @@ class Recipe:
 
 
 _SECTIONS = {"prompts": PromptSource, "template": Template, "generation": Generation, "selection": Selection,
-             "output": Output, "resources": Resources}
+             "output": Output, "resources": Resources, "judge": Judge}
 _TOP_KEYS = {"name", "description", "extends", "verifiers", "limit", *_SECTIONS}
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from factory.paths import resolve_data_path
 from factory.recipe.fields import GIVEN, REQUIRED, RecipeError, bounded, child, choice
 
 BENCHMARK_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
@@ -297,6 +298,10 @@ class Selection:
     max_completion_chars: int = bounded(1_000_000, 1, 100_000_000, added_later=True)
     """A completion longer than this (in characters) is rejected as `factory:completion_too_large` before any
     verifier scans it: the bound on every verifier's input. 1,000,000 is about 250k tokens, 8x R1's 32k budget."""
+    suspect_gold_share: float | None = bounded(0.5, 0, 1, lo_open=True)
+    """List a prompt as gold-suspect (stats.json, manifest.json, the card) when at least this share of its samples
+    (and 2) agree on one answer the rules call wrong; verdicts stay as they are. null: no listing. Not part of the
+    fingerprint (it decides no row)."""
 
 
 @dataclass
@@ -364,3 +369,94 @@ class Resources:
     units_per_engine: int = bounded(2, 1, 64)
     """Units queued on one engine at once (run together in its batch); a unit goes to whichever engine has a free
     slot, so a slow engine holds at most this many."""
+
+
+JUDGE_TEMPLATES = {"equivalence": "data/judge/equivalence.txt"}
+"""Shipped judge prompts by name: `equivalence` compares a sample's final answer with the gold."""
+JUDGE_TRANSPORT_KEYS = ("base_url", "api_key_env", "max_concurrency", "engine_kwargs")
+"""How the judge is reached, not what it decides: left out of the fingerprint (with HTTP_TRANSPORT_KEYS)."""
+
+
+@dataclass
+class Judge:
+    """The LLM judge after the rule verifiers (`factory.verification.judge`): which samples it sees, which model
+    answers, how it is reached. Off unless `engine` is vllm or openai. When on, what decides rows (the model, the
+    template's text, the reasons sent, sampling, structured output, calibration share) enters the fingerprint; how
+    the judge is reached (address, key, concurrency, engine arguments, timeouts, retries, prices) does not."""
+
+    engine: str = choice("none", ("none", "vllm", "openai"))
+    """none (no judge), vllm (a vLLM engine: its own Ray actor under `factory generate`, in process under
+    `factory verify`), or openai (any OpenAI-compatible endpoint at `base_url`)."""
+    model: str = ""
+    """A local folder or Hub id (vllm; `data/models/tiny-judge` is shipped), or the served model name (openai)."""
+    base_url: str | None = None
+    """openai: the endpoint root with its version, e.g. https://api.deepseek.com/v1 or http://127.0.0.1:8000/v1."""
+    api_key_env: str | None = None
+    """openai: the NAME of the environment variable holding the key (the key is never written anywhere)."""
+    max_concurrency: int = bounded(8, 1, 4096)
+    """openai: judge requests in flight at once (per verification worker)."""
+    http: HTTPClient = section_default(HTTPClient)
+    """openai: the client's further settings, as `generation.http` (timeouts, retries, prices, extra_body)."""
+    engine_kwargs: dict[str, Any] = field(default_factory=dict)
+    """vllm: extra `vllm.LLM(...)` arguments for the judge's engine (max_model_len, dtype, kv_cache_memory_bytes)."""
+    template: str = "equivalence"
+    """A shipped prompt's name (`equivalence`) or a template file with {first} and {second} (and optionally
+    {problem}); the two answers are put in both orders. Its text, not its name, is part of the fingerprint."""
+    reasons: list[str] = field(default_factory=lambda: ["unparseable_answer", "no_answer"])
+    """Rule rejection reasons whose samples go to the judge (bare `no_answer` or qualified `math:no_answer`). A
+    sample is sent only when every verdict that failed it has one of these reasons."""
+    uncovered: bool = True
+    """Also judge samples of prompts no rule covers: an answer verifier found the gold unverifiable
+    (`unverifiable_gold`, a free-form reference)."""
+    include_trace: bool = False
+    """Show the judge the whole completion instead of the sample's final answer."""
+    max_answer_chars: int = bounded(2000, 16, 1_000_000)
+    """Longest answer (or trace) shown to the judge; longer ones are cut to their last characters."""
+    structured: str = choice("choice", ("choice", "json", "none"))
+    """choice: the server must choose between `equivalent` and `different` (vLLM's structured outputs, in process
+    or over HTTP); json: `response_format: json_object` with `{"verdict": ...}` (DeepSeek's API, OpenAI); none:
+    strict parsing of free text (after a think block, if any). A reply that does not parse is a judge error."""
+    max_tokens: int = bounded(16, 1, 100_000)
+    """Tokens per judge reply (a judge that reasons before its verdict needs more)."""
+    temperature: float = bounded(0.0, 0, 2)
+    """0 for a deterministic judge."""
+    calibration_share: float = bounded(0.05, 0, 1)
+    """Share of rule-decided samples (accepted or `wrong_answer`, by a verifier that read an answer) also sent to
+    the judge, verdicts unchanged: the card's 2x2 agreement table of rule and judge. Chosen by a hash of the
+    sample's id, so the same samples calibrate on every rerun."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.engine != "none"
+
+    def check(self, where: str) -> None:
+        if not self.enabled:
+            return
+        if not self.model:
+            raise RecipeError(f"{child(where, 'model')}: required when judge.engine is {self.engine}")
+        if self.engine == "openai" and not (self.base_url or "").startswith(("http://", "https://")):
+            raise RecipeError(f"{child(where, 'base_url')}: required with engine openai, an http:// or https:// URL, "
+                              f"got {self.base_url!r}")
+        if not self.reasons and not self.uncovered:
+            raise RecipeError(f"{where}: neither reasons nor uncovered: the judge would see nothing")
+        self.template_text(where)
+
+    def template_text(self, where: str = "judge") -> str:
+        """The prompt template's text, checked: `{first}` and `{second}` required, `{problem}` optional, no other
+        field (a small judge of bare values needs no problem)."""
+        path = resolve_data_path(JUDGE_TEMPLATES.get(self.template, self.template))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            known = ", ".join(JUDGE_TEMPLATES)
+            raise RecipeError(f"{child(where, 'template')}: cannot read {path} ({exc.strerror}); give a file or one "
+                              f"of: {known}") from exc
+        for name in ("first", "second"):
+            if "{" + name + "}" not in text:
+                raise RecipeError(f"{child(where, 'template')}: {path} lacks the field {{{name}}}")
+        try:
+            text.format(problem="", first="", second="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise RecipeError(f"{child(where, 'template')}: {path} may use only {{problem}}, {{first}}, {{second}} "
+                              f"(write literal braces as {{{{ }}}}): {exc!r}") from exc
+        return text

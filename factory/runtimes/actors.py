@@ -4,11 +4,13 @@ a generation actor owns one engine; a verification actor owns warm verifiers. Ne
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from factory.engines import EngineSpec, create_engine
 from factory.engines.base import SamplingConfig
-from factory.recipe import Output, Selection, VerifierSpec
+from factory.recipe import Judge, Output, Selection, VerifierSpec
+from factory.verification.judge import judge_stage
 from factory.verification.verify import UnitResult, create_verifiers, verify_prompt, verify_unit
 from verifiers.types import Completion, Prompt, Verdict
 
@@ -41,9 +43,12 @@ class VerificationActor:
     """Holds instantiated verifiers (their worker processes stay warm across units)."""
 
     def __init__(self, specs: list[VerifierSpec], selection: Selection, output: Output,
-                 run_info: dict[str, Any]) -> None:
+                 run_info: dict[str, Any], judge: Judge | None = None, judge_engine: Any = None,
+                 state_dir: Path | None = None) -> None:
         self.verifiers = create_verifiers(specs)
         self.selection, self.output, self.run_info = selection, output, run_info
+        # The judge: an HTTP client of its own here, or `judge_engine`, a proxy to the judge's own engine actor.
+        self.judge = judge_stage(judge, state_dir, judge_engine) if judge is not None else None
         # Verdicts of adaptive rounds, reused by the unit's final verification (a restarted actor recomputes).
         self._known: dict[int, dict[tuple[str, int], list[Verdict]]] = {}
 
@@ -70,9 +75,11 @@ class VerificationActor:
         started = time.monotonic()
         result = verify_unit(self.verifiers, prompts, completions, selection=self.selection,
                              keep_rejected=self.output.keep_rejected, run_info=self.run_info,
-                             pairs=self.output.pairs, known=self._known.pop(unit, None))
+                             pairs=self.output.pairs, known=self._known.pop(unit, None), judge=self.judge)
         return unit, result, time.monotonic() - started
 
     def close(self) -> None:
         for verifier in self.verifiers:
             verifier.close()
+        if self.judge is not None:
+            self.judge.client.close()

@@ -37,7 +37,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy, Place
 
 from factory import logs
 from factory.engines import EngineSpec
-from factory.engines.base import SamplingConfig
+from factory.engines.base import Engine, SamplingConfig
 from factory.paths import resolve_model
 from factory.recipe import Recipe
 from factory.prompts.unit_stream import WorkUnit
@@ -47,6 +47,7 @@ from factory.runtimes.actors import GenerationActor, VerificationActor
 from factory.runtimes.placement import EnginePlacement, PlacementError, engine_placement
 from factory.runtimes.scheduler import (EngineLost, EngineRestarting, EnginesNotReadyError, Scheduler,
                                         UnitGaveUp)
+from factory.verification.judge_client import judge_engine_spec
 
 VERIFY_QUEUED_PER_ACTOR = 2
 """Units waiting for (or in) verification per verification actor before intake pauses."""
@@ -79,6 +80,8 @@ class RayRuntime(Runtime):
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.engines: list[Any] = []
         self.verifiers: list[Any] = []
+        self.judge_actor: Any = None
+        """The LLM judge's own vLLM engine (a GenerationActor), when the recipe's judge runs on vLLM."""
         self._groups: list[Any] = []
         self._started_ray = False
         self._sampling: SamplingConfig | None = None
@@ -164,9 +167,16 @@ class RayRuntime(Runtime):
                       runtime_env={"env_vars": env})
         self.engines = [ray.remote(GenerationActor).options(**common, **self._engine_options(recipe, spec)).remote(spec)
                         for _ in range(res.engine_actors)]
+        judge, judge_engine = (recipe.judge if recipe.judge.enabled else None), None
+        if recipe.judge.engine == "vllm":  # the judge's engine in its own actor, shared by the verifiers
+            self.judge_actor = ray.remote(GenerationActor).options(
+                num_cpus=0, num_gpus=res.gpus_per_actor, max_restarts=ACTOR_RESTARTS, max_task_retries=0,
+                max_concurrency=res.verify_cpus + 1, runtime_env={"env_vars": env}).remote(judge_engine_spec(judge))
+            judge_engine = ActorEngine(self.judge_actor, recipe.judge.model)
         verify_cls = ray.remote(VerificationActor).options(
             num_cpus=1, max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS)
-        self.verifiers = [verify_cls.remote(recipe.verifiers, recipe.selection, recipe.output, run_info)
+        self.verifiers = [verify_cls.remote(recipe.verifiers, recipe.selection, recipe.output, run_info, judge,
+                                            judge_engine, state_dir)
                           for _ in range(res.verify_cpus)]
         self._wait_ready(recipe, event)
 
@@ -266,6 +276,9 @@ class RayRuntime(Runtime):
                 else:  # a local instance was checked to fit them: they hold their resources and are loading
                     event("starting", message=f"{len(pending)} engine(s) still loading ({now - started:.0f} s)")
                 next_note = now + NOTE_EVERY_S
+        if self.judge_actor is not None:  # a judge that cannot start stops the run now, not each unit later
+            event("starting", message=f"judge engine loading: {recipe.judge.model}")
+            ray.get(self.judge_actor.ready.remote())
         self._joining = pending
         later = f"; {len(pending)} more join when they start" if pending else ""
         event("engines_ready", message=f"{len(self.serving)} of {len(self.engines)} engine(s) ready{later}")
@@ -299,8 +312,10 @@ class RayRuntime(Runtime):
 
     def close(self) -> None:
         # Only engines that are serving are asked to close: one still waiting for a node would never answer.
-        answering = [e for i, e in enumerate(self.engines) if i in self.serving] + self.verifiers
-        actors, self.engines, self.verifiers = self.engines + self.verifiers, [], []
+        judges = [self.judge_actor] if self.judge_actor is not None else []
+        answering = [e for i, e in enumerate(self.engines) if i in self.serving] + self.verifiers + judges
+        actors, self.engines, self.verifiers = self.engines + self.verifiers + judges, [], []
+        self.judge_actor = None
         groups, self._groups, self.serving, self._joining = self._groups, [], set(), {}
         try:
             closing = [a.close.remote() for a in answering]
@@ -314,6 +329,20 @@ class RayRuntime(Runtime):
             if self._started_ray:
                 ray.shutdown()
                 self._started_ray = False
+
+
+class ActorEngine(Engine):
+    """The judge's engine as the verification actors see it: calls into the judge's own engine actor (a
+    `GenerationActor`); a failure raises here and becomes the judge errors of those samples."""
+
+    def __init__(self, actor: Any, model: str) -> None:
+        self.actor, self.model = actor, model
+
+    def generate(self, prompts: Any, sampling: SamplingConfig, first_index: int = 0) -> list[Any]:
+        return ray.get(self.actor.generate.remote(-1, list(prompts), sampling))[1]
+
+    def close(self) -> None:
+        """The actor is the runtime's: it closes it."""
 
 
 class RayCalls:

@@ -24,6 +24,7 @@ from typing import Any, Iterable
 from factory.recipe import Recipe
 from factory.prompts.unit_stream import WorkUnit
 from factory.runtimes.base import CommitFn, EventFn, Runtime
+from factory.verification.judge import JudgeStage, judge_stage
 from factory.verification.verify import UnitResult, create_verifiers, verify_unit
 
 UNITS_PER_CPU = 4
@@ -41,6 +42,7 @@ class ReplayRuntime(Runtime):
         self._all_sets: list[list[Any]] = []
         self._recipe: Recipe | None = None
         self._run_info: dict[str, Any] = {}
+        self._judge: JudgeStage | None = None
         self.workers = 1
 
     def model_name(self, recipe: Recipe) -> str:
@@ -58,6 +60,9 @@ class ReplayRuntime(Runtime):
             verifiers = first if index == 0 else create_verifiers(recipe.verifiers)
             self._all_sets.append(verifiers)
             self._sets.put(verifiers)
+        # One judge for every worker, in this process (its vLLM engine batches their calls; an HTTP client keeps
+        # its own concurrency bound).
+        self._judge = judge_stage(recipe.judge, state_dir)
 
     def _verify(self, item: WorkUnit) -> tuple[int, UnitResult, dict[str, float]]:
         assert self._recipe is not None
@@ -68,7 +73,7 @@ class ReplayRuntime(Runtime):
             started = time.monotonic()
             result = verify_unit(verifiers, prompts, completions, selection=self._recipe.selection,
                                  keep_rejected=self._recipe.output.keep_rejected, run_info=self._run_info,
-                                 pairs=self._recipe.output.pairs)
+                                 pairs=self._recipe.output.pairs, judge=self._judge)
             return item.number, result, {"verify": round(time.monotonic() - started, 3)}
         finally:
             self._sets.put(verifiers)
@@ -104,3 +109,6 @@ class ReplayRuntime(Runtime):
                 verifier.close()
         self._all_sets = []
         self._sets = queue.SimpleQueue()
+        if self._judge is not None:
+            self._judge.client.close()
+            self._judge = None

@@ -27,6 +27,8 @@ from factory.recipe import Pairs, Selection, VerifierSpec
 from factory.verification.selection import (DUPLICATE, NOT_SELECTED, OUTSIDE_BAND, choose_pairs,
                                duplicate_indices, in_band, qualifies_for_pair, select_accepted)
 from factory.stats import UnitStats
+from factory.verification.judge import JudgeStage
+from factory.verification.suspects import suspect_gold
 from factory.output.rows import PAIRS_SPLIT, build_pair, build_row, row_id, unwritable_field
 from verifiers.types import Completion, Prompt, Verdict
 from verifiers.base import Verifier
@@ -112,19 +114,31 @@ def verify_unit(
     run_info: dict[str, Any],
     pairs: Pairs | None = None,
     known: dict[tuple[str, int], list[Verdict]] | None = None,
+    judge: JudgeStage | None = None,
 ) -> UnitResult:
     """Verify, select and build rows for one unit. Every completion lands in exactly one split (or is dropped
     when the recipe does not keep rejected samples, and then still counted in the stats); pairs, when asked for,
     go to the `pairs` split. `known`: verdicts already computed for (prompt_id, sample_index) (adaptive rounds),
-    reused instead of verifying those samples again."""
+    reused instead of verifying those samples again. `judge`: the LLM judge stage, run on the rule verdicts of the
+    whole unit at once (see `factory.verification.judge`); suspect golds are found on the rule verdicts."""
     by_prompt: dict[str, list[Completion]] = {}
     for completion in completions:
         by_prompt.setdefault(completion.prompt_id, []).append(completion)
     out = _UnitRows(UnitStats(), keep_rejected, run_info)
+    unit_samples: dict[str, list[Completion]] = {}
+    unit_verdicts: dict[str, list[list[Verdict]]] = {}
     for prompt in prompts:
         samples = sorted(by_prompt.get(prompt.prompt_id, []), key=lambda c: c.sample_index)
-        samples = out.drop_unstorable(prompt, samples)
-        verdicts = _verdicts(verifiers, prompt, samples, known or {}, selection)
+        unit_samples[prompt.prompt_id] = samples = out.drop_unstorable(prompt, samples)
+        unit_verdicts[prompt.prompt_id] = _verdicts(verifiers, prompt, samples, known or {}, selection)
+        suspect = suspect_gold(prompt.prompt_id, prompt.gold, unit_verdicts[prompt.prompt_id],
+                               selection.suspect_gold_share)
+        if suspect:
+            out.stats.gold_suspects.append(suspect)
+    if judge is not None:
+        out.stats.judge = judge.apply(prompts, unit_samples, unit_verdicts)
+    for prompt in prompts:
+        samples, verdicts = unit_samples[prompt.prompt_id], unit_verdicts[prompt.prompt_id]
         passed = [c for c, vs in zip(samples, verdicts) if all(v.accepted for v in vs)]
         extra = _selection_verdicts(prompt, samples, passed, selection)
         kept, wrong = [], []
