@@ -35,8 +35,9 @@ from factory.prompts.gold_cache import GoldCache
 from factory.prompts.sources import PromptStream, rows_estimate
 from factory.prompts.unit_stream import UnitStream
 from factory.recipe import Recipe
-from factory.runtimes.base import Runtime
+from factory.runtimes.base import PreflightError, Runtime
 from factory.stats import RunTotals, summarize, totals_of
+from factory.verification.judge_client import JudgeUnavailableError, check_judge
 from factory.verification.verify import UnitResult, create_verifiers
 
 MODES = ("generate", "verify", "curate")
@@ -208,6 +209,7 @@ def _run(recipe: Recipe, mode: str, source: PromptStream, runtime: Runtime, out:
             if first is not None:
                 try:
                     if 0 in folder_done:
+                        _check_judge(recipe)
                         runtime.preflight(recipe)
                     runtime.open(recipe, run_info, progress.event, folder.meta)
                     runtime.run(_chain(first, work), committer)
@@ -246,8 +248,17 @@ def _prompts_estimate(mode: str, source: PromptStream, recipe: Recipe) -> int | 
 
 
 def _preflight(runtime: Runtime, recipe: Recipe) -> None:
+    """The judge's and the runtime's checks: a run that can never work stops before its folder is touched."""
     try:
+        _check_judge(recipe)
         runtime.preflight(recipe)
     except Exception:
         runtime.close()
         raise
+
+
+def _check_judge(recipe: Recipe) -> None:
+    try:
+        check_judge(recipe.judge)
+    except JudgeUnavailableError as exc:
+        raise PreflightError(str(exc)) from None

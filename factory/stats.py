@@ -220,7 +220,8 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 def judge_summary(counts: dict[str, float]) -> dict[str, Any]:
     """The stats.json section of the LLM judge, from the sum of its unit counts: what it decided, what it cost, and
-    the calibration table, the 2x2 agreement of rule and judge on rule-decided samples it also saw. Reading the
+    the calibration table, the 2x2 agreement of rule and judge on rule-decided samples it also saw (a rubric judge
+    has a histogram of its scores, `scores`, instead). Reading the
     table: `rule_accepted / judge_different` are answers the rules accepted that the judge calls different (judge
     false negatives, or rule false positives), `rule_rejected / judge_equivalent` the reverse; agreement near 1 on
     both rows is what makes the judge's own decisions trustworthy."""
@@ -231,7 +232,8 @@ def judge_summary(counts: dict[str, float]) -> dict[str, Any]:
     seen = sum(sum(row.values()) for row in table.values())
     count = {key: int(counts.get(key, 0)) for key in ("judged", "accepted", "rejected", "requests",
                                                        "reused_from_journal", "failed_requests", "unparseable_replies")}
-    return {**count, "judge_errors": int(counts.get("errors", 0)),
+    scores = {str(n): int(counts[f"score_{n}"]) for n in range(1, 11) if counts.get(f"score_{n}")}
+    return {**count, "judge_errors": int(counts.get("errors", 0)), **({"scores": scores} if scores else {}),
             "tokens": {"prompt": int(counts.get("prompt_tokens", 0)), "completion": int(counts.get("completion_tokens", 0))},
             "cost_usd": round(float(counts.get("cost_usd", 0.0)), 6),
             "calibration": {"samples": seen, "table": table, "agreement": round(agree / seen, 4) if seen else None,
@@ -245,6 +247,8 @@ def _judge_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(f"judge      judged {judge['judged']}: accepted {judge['accepted']}, rejected {judge['rejected']}, "
                      f"judge_error {judge['judge_errors']}; {judge['requests']} requests "
                      f"({judge['reused_from_journal']} reused), cost ${judge['cost_usd']:.4f}")
+        if judge.get("scores"):
+            lines.append("scores     " + ", ".join(f"{n}: {c}" for n, c in judge["scores"].items()))
         calibration = judge["calibration"]
         if calibration["samples"]:
             lines.append(f"calibration {calibration['samples']} rule-decided samples also judged, agreement "

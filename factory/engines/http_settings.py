@@ -24,6 +24,8 @@ class HTTPSettings(HTTPClient):
     """Name of the environment variable holding the API key (never the key itself); None: no Authorization."""
     max_concurrency: int = bounded(16, 1, 4096)
     """Requests in flight at once per engine. Each request asks for up to `max_n_per_request` samples."""
+    section: str = "generation"
+    """The recipe section these settings come from (`generation` or `judge`), named in error messages."""
 
     def check(self, where: str) -> None:
         super().check(where)
@@ -34,11 +36,12 @@ class HTTPSettings(HTTPClient):
                               f"digits, _) (got {self.api_key_env!r})")
 
     def validate(self) -> "HTTPSettings":
-        return validate_section(self, "generation")
+        return validate_section(self, self.section)
 
     @classmethod
     def of(cls, generation: Generation | Judge) -> "HTTPSettings":
         """The settings of a recipe's openai engine: its teacher (`generation`) or its judge (`judge`)."""
         client = {f.name: getattr(generation.http, f.name) for f in fields(HTTPClient)}
+        section = "judge" if isinstance(generation, Judge) else "generation"
         return cls(base_url=generation.base_url or "", api_key_env=generation.api_key_env,
-                   max_concurrency=generation.max_concurrency, **client).validate()
+                   max_concurrency=generation.max_concurrency, section=section, **client).validate()

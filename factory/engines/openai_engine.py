@@ -98,7 +98,7 @@ class OpenAIEngine(Engine):
         if self.model not in served:
             shown = ", ".join(served[:10]) + (" ..." if len(served) > 10 else "")
             raise TeacherConfigError(f"model {self.model!r} is not served at {self.settings.base_url} "
-                                     f"(generation.model); it serves: {shown or 'nothing'}")
+                                     f"({self.settings.section}.model); it serves: {shown or 'nothing'}")
 
     def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig, first_index: int = 0) -> list[Completion]:
         if sampling.n < 1:
@@ -145,7 +145,7 @@ class OpenAIEngine(Engine):
             return None
         key = os.environ.get(name, "").strip()
         if not key:
-            raise TeacherConfigError(f"environment variable {name} (generation.api_key_env) is not set or empty")
+            raise TeacherConfigError(f"environment variable {name} ({self.settings.section}.api_key_env) is not set or empty")
         return key
 
     async def _open_client(self) -> httpx.AsyncClient:
@@ -314,12 +314,13 @@ class OpenAIEngine(Engine):
         detail = self._scrub(error_detail(raw or b"", reason))
         if status in RETRYABLE_STATUS or status >= 500:
             raise _Retryable(f"HTTP {status}: {detail}", retry_after(headers) if status in (429, 503) else None)
-        hint = {401: "authentication failed: check the key in the variable named by generation.api_key_env",
+        hint = {401: "authentication failed: check the key in the variable named by "
+                     f"{self.settings.section}.api_key_env",
                 403: "permission denied for this key or model",
-                404: f"not found: is generation.model ({self.model!r}) served there, and does "
-                     f"generation.base_url ({self.settings.base_url}) end in /v1?",
-                }.get(status, "the server rejects this request: check generation settings (model, max_tokens, "
-                              "extra_body)")
+                404: f"not found: is {self.settings.section}.model ({self.model!r}) served there, and does "
+                     f"{self.settings.section}.base_url ({self.settings.base_url}) end in /v1?",
+                }.get(status, f"the server rejects this request: check the {self.settings.section} settings "
+                              "(model, max_tokens, extra_body)")
         raise TeacherConfigError(f"{self.settings.base_url}{path} answered HTTP {status}: {hint}; server said: "
                                  f"{detail}")
 

@@ -178,7 +178,7 @@ def render_card(recipe: Recipe, run_info: dict[str, Any], splits: list[str], sum
             f"- complete: {summary['complete']}",
             "",
         ]
-        lines += card_lines(summary)
+        lines += card_lines(summary, recipe.judge if recipe.judge.mode == "rubric" else None)
     return "\n".join(lines)
 
 

@@ -1,5 +1,7 @@
 """The dataset card's sections on the LLM judge and the suspect golds, from the run's summary (stats.json).
 
+A rubric judge's section shows its criteria, threshold and the histogram of its scores.
+
 How to read the calibration table: the judge also saw a share of the samples the rules decided (verdicts
 unchanged). `rule: accepted / judge: different` are answers the rules accepted that the judge calls different
 (judge false negatives, or rule false positives), `rule: wrong_answer / judge: equivalent` the reverse; agreement
@@ -11,11 +13,31 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 
-def card_lines(summary: Mapping[str, Any]) -> list[str]:
-    """Markdown sections for the dataset card."""
+def card_lines(summary: Mapping[str, Any], rubric: Any = None) -> list[str]:
+    """Markdown sections for the dataset card. `rubric`: the recipe's judge section when it scores against a rubric
+    (its criteria and threshold are shown with the score histogram)."""
     lines: list[str] = []
     judge = summary.get("judge")
-    if judge:
+    if judge and rubric is not None:
+        scores = judge.get("scores", {})
+        lines += [
+            "## Judge",
+            "",
+            f"Every sample that passed the rules was scored from 1 to 10 by an LLM judge against this rubric, and kept "
+            f"at {rubric.threshold} or above: {judge['judged']} judged, {judge['accepted']} kept, {judge['rejected']} "
+            f"`judge:below_threshold`, {judge['judge_errors']} `judge_error` (unverifiable, never a rejection). "
+            f"Requests {judge['requests']} ({judge['reused_from_journal']} reused from the journal), tokens "
+            f"{judge['tokens']['prompt']} prompt / {judge['tokens']['completion']} completion, estimated cost "
+            f"${judge['cost_usd']:.4f}.",
+            "",
+            f"> {_cell(rubric.rubric, 1000)}",
+            "",
+            "| score | " + " | ".join(str(n) for n in range(1, 11)) + " |",
+            "|---|" + "---|" * 10,
+            "| samples | " + " | ".join(str(scores.get(str(n), 0)) for n in range(1, 11)) + " |",
+            "",
+        ]
+    elif judge:
         table, cal = judge["calibration"]["table"], judge["calibration"]
         agreement = "n/a" if cal["agreement"] is None else format(cal["agreement"], ".1%")
         errors = f", {cal['errors']} judge errors" if cal["errors"] else ""
@@ -52,5 +74,5 @@ def card_lines(summary: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("`", "'").replace("\n", " ")[:80]
+def _cell(text: str, limit: int = 80) -> str:
+    return str(text).replace("|", "\\|").replace("`", "'").replace("\n", " ")[:limit]

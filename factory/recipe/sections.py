@@ -371,8 +371,11 @@ class Resources:
     slot, so a slow engine holds at most this many."""
 
 
-JUDGE_TEMPLATES = {"equivalence": "data/judge/equivalence.txt"}
-"""Shipped judge prompts by name: `equivalence` compares a sample's final answer with the gold."""
+JUDGE_TEMPLATES = {"equivalence": "data/judge/equivalence.txt", "rubric": "data/judge/rubric.txt"}
+"""Shipped judge prompts by name: `equivalence` compares a sample's final answer with the gold; `rubric` scores an
+answer from 1 to 10 against the recipe's rubric."""
+JUDGE_FIELDS = {"equivalence": ("first", "second"), "rubric": ("answer",)}
+"""The fields a judge template of each mode must hold; `{problem}` (and `{rubric}` in rubric mode) are optional."""
 JUDGE_TRANSPORT_KEYS = ("base_url", "api_key_env", "max_concurrency", "engine_kwargs")
 """How the judge is reached, not what it decides: left out of the fingerprint (with HTTP_TRANSPORT_KEYS)."""
 
@@ -387,6 +390,16 @@ class Judge:
     engine: str = choice("none", ("none", "vllm", "openai"))
     """none (no judge), vllm (a vLLM engine: its own Ray actor under `factory generate`, in process under
     `factory verify`), or openai (any OpenAI-compatible endpoint at `base_url`)."""
+    mode: str = choice("equivalence", ("equivalence", "rubric"))
+    """equivalence: the sample's final answer against the gold, for samples the rules cannot read (math, multiple
+    choice, free-form golds); rubric: every sample that passed the rules is scored 1-10 against `rubric` and kept
+    when the score is at least `threshold` (general data, which has no gold): its own verdict `judge`, rejected
+    as `below_threshold`."""
+    rubric: str = ("The answer does what the request asks; it is correct, complete and clearly written; it is in the "
+                   "language of the request; it contains no reasoning notes, no repetition and no filler.")
+    """rubric mode: the quality criteria put into the template's `{rubric}`."""
+    threshold: int = bounded(7, 1, 10)
+    """rubric mode: the lowest score kept."""
     model: str = ""
     """A local folder or Hub id (vllm; `data/models/tiny-judge` is shipped), or the served model name (openai)."""
     base_url: str | None = None
@@ -399,9 +412,10 @@ class Judge:
     """openai: the client's further settings, as `generation.http` (timeouts, retries, prices, extra_body)."""
     engine_kwargs: dict[str, Any] = field(default_factory=dict)
     """vllm: extra `vllm.LLM(...)` arguments for the judge's engine (max_model_len, dtype, kv_cache_memory_bytes)."""
-    template: str = "equivalence"
-    """A shipped prompt's name (`equivalence`) or a template file with {first} and {second} (and optionally
-    {problem}); the two answers are put in both orders. Its text, not its name, is part of the fingerprint."""
+    template: str | None = None
+    """A shipped prompt's name (`equivalence`, `rubric`) or a template file; default the shipped one of the mode.
+    equivalence: {first} and {second} (the two answers, put in both orders), optionally {problem}; rubric:
+    {answer}, optionally {problem} and {rubric}. Its text, not its name, is part of the fingerprint."""
     reasons: list[str] = field(default_factory=lambda: ["unparseable_answer", "no_answer"])
     """Rule rejection reasons whose samples go to the judge (bare `no_answer` or qualified `math:no_answer`). A
     sample is sent only when every verdict that failed it has one of these reasons."""
@@ -442,21 +456,26 @@ class Judge:
         self.template_text(where)
 
     def template_text(self, where: str = "judge") -> str:
-        """The prompt template's text, checked: `{first}` and `{second}` required, `{problem}` optional, no other
-        field (a small judge of bare values needs no problem)."""
-        path = resolve_data_path(JUDGE_TEMPLATES.get(self.template, self.template))
+        """The prompt template's text, checked: the mode's fields (`JUDGE_FIELDS`) required, `{problem}` optional
+        (a small judge of bare values needs none), no other field."""
+        name = self.template or self.mode
+        path = resolve_data_path(JUDGE_TEMPLATES.get(name, name))
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             known = ", ".join(JUDGE_TEMPLATES)
             raise RecipeError(f"{child(where, 'template')}: cannot read {path} ({exc.strerror}); give a file or one "
                               f"of: {known}") from exc
-        for name in ("first", "second"):
-            if "{" + name + "}" not in text:
-                raise RecipeError(f"{child(where, 'template')}: {path} lacks the field {{{name}}}")
+        fields = JUDGE_FIELDS[self.mode]
+        for field_name in fields:
+            if "{" + field_name + "}" not in text:
+                raise RecipeError(f"{child(where, 'template')}: {path} lacks the field {{{field_name}}} (judge.mode "
+                                  f"{self.mode})")
+        allowed = ("problem", *fields, *(("rubric",) if self.mode == "rubric" else ()))
         try:
-            text.format(problem="", first="", second="")
+            text.format(**{f: "" for f in allowed})
         except (KeyError, IndexError, ValueError) as exc:
-            raise RecipeError(f"{child(where, 'template')}: {path} may use only {{problem}}, {{first}}, {{second}} "
+            names = ", ".join("{" + f + "}" for f in allowed)
+            raise RecipeError(f"{child(where, 'template')}: {path} may use only {names} in judge.mode {self.mode} "
                               f"(write literal braces as {{{{ }}}}): {exc!r}") from exc
         return text

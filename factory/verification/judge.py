@@ -1,6 +1,11 @@
-"""The judge stage: an LLM judge after the rule verifiers, on what the rules could not read.
+"""The judge stage: an LLM judge after the rule verifiers, on what the rules could not read, or on quality.
 
-For one work unit, after the rules (`verify.verify_prompt`) and before selection:
+Rubric mode (`judge.mode: rubric`, general data without a gold): every sample that passed the rules is scored 1-10
+against the recipe's rubric and gets a verdict of its own, `judge`: accepted at `judge.threshold` or above, else
+rejected as `below_threshold`; a failed call or an unparseable reply is unverifiable `judge_error`. Samples the
+rules rejected are not scored (no score would save them).
+
+Equivalence mode (the default), for one work unit, after the rules (`verify.verify_prompt`) and before selection:
 - a sample goes to the judge when every verdict that failed it has a reason in `judge.reasons` (default
   `unparseable_answer`, `no_answer`), or is `unverifiable_gold` of a prompt no rule covers (`judge.uncovered`);
   a sample failed for anything else (an unclosed think, mixed languages) is not worth a judgment;
@@ -26,10 +31,13 @@ from typing import Any, Sequence
 from factory.engines.base import Engine
 from factory.recipe import Judge
 from factory.verification.judge_client import JudgeClient, Reply
-from factory.verification.judge_template import load_template, render
+from factory.verification.judge_template import load_template, render, render_answer
 from verifiers.types import Completion, Prompt, Verdict, split_think
 
 JUDGE_ERROR = "judge_error"
+JUDGE_VERDICT = "judge"
+"""The verdict a rubric judge adds to a sample (reasons `below_threshold`, `judge_error`)."""
+BELOW_THRESHOLD = "below_threshold"
 JOURNAL_DIR = "judge-journal"
 UNCOVERED = "unverifiable_gold"
 
@@ -57,6 +65,8 @@ class JudgeStage:
     def apply(self, prompts: Sequence[Prompt], samples: dict[str, list[Completion]],
               verdicts: dict[str, list[list[Verdict]]]) -> dict[str, Any]:
         """Judge what needs it and rewrite `verdicts` in place; returns the unit's judge counts."""
+        if self.settings.mode == "rubric":
+            return self._score(prompts, samples, verdicts)
         asks: list[tuple[Prompt, _Ask]] = []
         for prompt in prompts:
             for completion, slot in zip(samples[prompt.prompt_id], verdicts[prompt.prompt_id]):
@@ -76,6 +86,38 @@ class JudgeStage:
         for prompt in prompts:  # every verdict says which stage decided it
             for slot in verdicts[prompt.prompt_id]:
                 slot[:] = [v if "decided_by" in v.details else _with(v, decided_by="rule") for v in slot]
+        counts.update(self._request_counts(replies))
+        return {k: v for k, v in counts.items() if v}
+
+    def _score(self, prompts: Sequence[Prompt], samples: dict[str, list[Completion]],
+               verdicts: dict[str, list[list[Verdict]]]) -> dict[str, Any]:
+        """Rubric mode: every sample that passed the rules gets a `judge` verdict from its 1-10 score."""
+        slots, chats = [], []
+        for prompt in prompts:
+            for completion, slot in zip(samples[prompt.prompt_id], verdicts[prompt.prompt_id]):
+                slot[:] = [_with(v, decided_by="rule") for v in slot]
+                if all(v.accepted for v in slot):
+                    slots.append(slot)
+                    chats.append(render_answer(self.template, prompt.problem, self._answer(completion, []),
+                                               self.settings.rubric))
+        replies = self.client.ask(chats) if chats else []
+        counts: dict[str, Any] = {key: 0 for key in ("judged", "accepted", "rejected", "errors")}
+        record = {"model": self.client.engine.model, "threshold": self.settings.threshold, "decided_by": "judge"}
+        for slot, reply in zip(slots, replies):
+            counts["judged"] += 1
+            if reply.choice is None:
+                counts["errors"] += 1
+                slot.append(Verdict.unverifiable(JUDGE_VERDICT, JUDGE_ERROR, **record, reply=reply.text,
+                                                 error=reply.error))
+                continue
+            score = int(reply.choice)
+            counts[f"score_{score}"] = counts.get(f"score_{score}", 0) + 1
+            if score >= self.settings.threshold:
+                counts["accepted"] += 1
+                slot.append(Verdict.accept(JUDGE_VERDICT, **record, score=score, reply=reply.text))
+            else:
+                counts["rejected"] += 1
+                slot.append(Verdict.reject(JUDGE_VERDICT, BELOW_THRESHOLD, **record, score=score, reply=reply.text))
         counts.update(self._request_counts(replies))
         return {k: v for k, v in counts.items() if v}
 

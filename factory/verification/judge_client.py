@@ -1,4 +1,4 @@
-"""The judge's client: one-word judgments from any engine, journaled, bounded in concurrency, failing per request.
+"""The judge's client: one-word judgments (or 1-10 scores) from any engine, journaled, bounded in concurrency, failing per request.
 
 The engine is one of the factory's (`factory.engines`): a vLLM engine (in this process, or a proxy to its own Ray
 actor) gets all of a call's requests in one batch; an OpenAI-compatible endpoint gets one request per judgment,
@@ -23,11 +23,15 @@ from factory.engines import EngineSpec, create_engine
 from factory.engines.base import ANSWER_FAULTS, Engine, SamplingConfig
 from factory.engines.journal import RequestJournal, request_key
 from factory.recipe import Judge
-from factory.verification.judge_template import CHOICES, parse_choice
+from factory.verification.judge_template import CHOICES, SCORES, parse_choice, parse_score
 from verifiers.types import Completion, Prompt
 
 JSON_FORMAT = {"response_format": {"type": "json_object"}}
-CHOICE_FORMAT = {"structured_outputs": {"choice": list(CHOICES)}}
+
+
+def replies_of(settings: Judge) -> tuple[str, ...]:
+    """What the judge may answer: `equivalent` / `different`, or a score 1-10 in rubric mode."""
+    return SCORES if settings.mode == "rubric" else CHOICES
 
 
 @dataclass(frozen=True)
@@ -51,11 +55,41 @@ def judge_engine_spec(settings: Judge) -> EngineSpec:
         from factory.engines.http_settings import HTTPSettings
 
         http = HTTPSettings.of(settings)
-        structured = {"choice": CHOICE_FORMAT, "json": JSON_FORMAT}.get(settings.structured, {})
+        structured = {"choice": {"structured_outputs": {"choice": list(replies_of(settings))}},
+                      "json": JSON_FORMAT}.get(settings.structured, {})
         return EngineSpec("openai", settings.model, http=replace(http, extra_body={**http.extra_body, **structured}))
     from factory.paths import resolve_model
 
     return EngineSpec("vllm", resolve_model(settings.model), engine_kwargs=dict(settings.engine_kwargs))
+
+
+class JudgeUnavailableError(RuntimeError):
+    """The judge can never answer as configured (a model folder that does not exist, an endpoint that refuses the
+    address, key or model): found before any folder is touched."""
+
+
+def check_judge(settings: Judge) -> None:
+    """The judge's preflight: a vLLM judge's local model folder exists; an HTTP judge is asked for its models
+    once (address, key, model name). Raises JudgeUnavailableError; nothing to do when the judge is off."""
+    if settings.engine == "vllm":
+        from factory.paths import resolve_model
+
+        try:
+            resolve_model(settings.model)
+        except FileNotFoundError as exc:
+            raise JudgeUnavailableError(f"judge.model: {exc}") from None
+    elif settings.engine == "openai":
+        from factory.engines.openai_engine import OpenAIEngine, TeacherConfigError, TeacherUnavailableError
+
+        engine = None
+        try:
+            engine = OpenAIEngine(settings.model, judge_engine_spec(settings).http, None)
+            engine.preflight()
+        except (TeacherConfigError, TeacherUnavailableError) as exc:
+            raise JudgeUnavailableError(f"judge at {settings.base_url}: {exc}") from None
+        finally:
+            if engine is not None:
+                engine.close()
 
 
 def _journaled_reply(prompt_id: str, start: int, want: int, body: bytes | None, error: str | None) -> list[Completion]:
@@ -71,7 +105,8 @@ class JudgeClient:
     def __init__(self, engine: Engine, settings: Judge, journal_dir: Path | None, *, batched: bool) -> None:
         self.engine, self.settings, self.batched = engine, settings, batched
         self.journal = RequestJournal(journal_dir, _journaled_reply) if journal_dir is not None else None
-        choices = tuple(CHOICES) if settings.structured == "choice" and batched else ()
+        self.parse = parse_score if settings.mode == "rubric" else parse_choice
+        choices = replies_of(settings) if settings.structured == "choice" and batched else ()
         self.sampling = SamplingConfig(n=1, temperature=settings.temperature, top_p=1.0,
                                        max_tokens=settings.max_tokens, choices=choices)
         self._fields = {"temperature": settings.temperature, "max_tokens": settings.max_tokens,
@@ -109,7 +144,7 @@ class JudgeClient:
         have = self.journal.lookup(key, key)
         if 0 not in have:
             return None
-        return Reply(parse_choice(have[0].text), have[0].text[:200], reused=True)
+        return Reply(self.parse(have[0].text), have[0].text[:200], reused=True)
 
     def _generate(self, items: list[tuple[str, tuple[dict[str, str], ...]]]) -> list[Reply]:
         prompts = [Prompt(key, tuple(chat), "", None) for key, chat in items]
@@ -129,9 +164,10 @@ class JudgeClient:
                 replies.append(Reply(None, error=why, sent=True, failed=True))
                 continue
             tokens = (completion.prompt_tokens, completion.completion_tokens)
-            choice = parse_choice(completion.text)
+            choice = self.parse(completion.text)
             if choice is None:
-                replies.append(Reply(None, completion.text[:200], error="reply is not one of " + "/".join(CHOICES),
+                replies.append(Reply(None, completion.text[:200], error="reply is not one of " + "/".join(
+                    replies_of(self.settings)),
                                      sent=True, tokens=tokens))
                 continue
             if self.journal is not None:  # on disk before it counts: a rerun never pays for it again

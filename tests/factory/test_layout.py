@@ -107,7 +107,7 @@ def test_function_level_imports_are_seen(tmp_path):
 FLOW = ["factory", "factory.paths", "factory.stats", "factory.progress", "factory.logs", "factory.recipe",
         "factory.prompts", "factory.engines", "factory.output", "factory.verification", "factory.runtimes", "factory.run", "factory.mix",
         "factory.cli"]
-TOOLS = ("factory.bench", "factory.tiny_teacher", "factory.setup_venv")
+TOOLS = ("factory.bench", "factory.tiny_teacher", "factory.tiny_judge", "factory.setup_venv")
 
 
 def folder_of(module: str) -> str | None:
@@ -150,7 +150,7 @@ def test_heavy_dependencies_sit_behind_one_module():
               "polars": None, "datasketch": None}
     for path in list((ROOT / "factory").rglob("*.py")) + list((ROOT / "verifiers").rglob("*.py")):
         rel = str(path.relative_to(ROOT))
-        if rel.startswith(("factory/bench/", "factory/tiny_teacher/")):
+        if rel.startswith(("factory/bench/", "factory/tiny_teacher/", "factory/tiny_judge/")):
             continue  # tools, not part of the pipeline
         for dep, allowed in owners.items():
             if allowed is None:

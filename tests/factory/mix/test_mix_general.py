@@ -13,6 +13,9 @@ from tests.conftest import write_jsonl
 from tests.factory.mix.mix_helpers import GENERAL_TRACES
 
 
+NO_JUDGE = ["--set", "judge.engine=none"]  # the rules alone: the recipe's judge is DeepSeek's API (see test_judge_e2e)
+
+
 def rows(run, split):
     files = sorted((run / "data" / split).glob("*.parquet"))
     return {r["id"]: r for r in pq.read_table(files).to_pylist()} if files else {}
@@ -33,7 +36,7 @@ def test_the_shipped_general_prompts_have_no_gold_and_are_read():
 
 def test_general_traces_with_and_without_think_are_verified(tmp_path):
     out = tmp_path / "run"
-    assert main(["verify", "--recipe", "general", "--input", str(GENERAL_TRACES), "--out", str(out)]) == EXIT_OK
+    assert main(["verify", "--recipe", "general", "--input", str(GENERAL_TRACES), "--out", str(out), *NO_JUDGE]) == EXIT_OK
     accepted, rejected = rows(out, "accepted"), rows(out, "rejected")
     plain = accepted["general-writing-00#0"]["completion"][0]["content"]
     assert "<think>" not in plain and not accepted["general-writing-00#0"]["reasoning"]
@@ -50,7 +53,7 @@ def test_think_forbidden_rejects_traces_with_a_think_block(tmp_path):
     out = tmp_path / "run"
     verifiers = "verifiers=[{name: format, params: {think: forbidden}}]"
     assert main(["verify", "--recipe", "general", "--input", str(GENERAL_TRACES), "--out", str(out),
-                 "--set", verifiers]) == EXIT_OK
+                 "--set", verifiers, *NO_JUDGE]) == EXIT_OK
     accepted, rejected = rows(out, "accepted"), rows(out, "rejected")
     assert rejected["general-writing-05#0"]["rejection_reasons"] == ["format:think_forbidden"]
     assert "general-writing-00#0" in accepted and "general-translation-07#0" in accepted  # no language check here

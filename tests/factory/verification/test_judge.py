@@ -235,3 +235,101 @@ def test_judge_as_grpo_reward(tmp_path):
     assert reward(prompts, completions, gold=gold) == [1.0, 1.0, 0.0, 0.0]
     assert failing(prompts, completions, gold=gold) == [1.0, None, None, 0.0]  # an outage never says "wrong"
     reward.close(), failing.close()
+
+
+class ScoringEngine(Engine):
+    """Replies like a rubric judge: the score is the answer's word count, capped at 10 (a short answer scores low);
+    `garbage`: replies that are not a score."""
+
+    model = "scripted-rubric-judge"
+
+    def __init__(self, garbage: bool = False) -> None:
+        self.garbage, self.prompts = garbage, []
+
+    def generate(self, prompts, sampling, first_index=0):
+        self.prompts += [p.messages[0]["content"] for p in prompts]
+        out = []
+        for p in prompts:
+            answer = re.search(r"\[Answer\]\n(.*?)\n\nGive one", p.messages[0]["content"], re.S).group(1)
+            reply = "great" if self.garbage else f"[[{min(10, len(answer.split()))}]]"
+            out.append(Completion(p.prompt_id, 0, reply, prompt_tokens=50, completion_tokens=3))
+        return out
+
+
+def run_rubric(engine, answers: list[str], tmp_path=None, **settings):
+    judge = Judge(engine="vllm", model="scripted", mode="rubric", threshold=5, **settings)
+    stage = JudgeStage(judge, JudgeClient(engine, judge, tmp_path / "journal" if tmp_path else None, batched=True))
+    prompt = Prompt("g1", ({"role": "user", "content": "Write a haiku."},), "Write a haiku about rain.", "")
+    completions = [Completion("g1", i, a) for i, a in enumerate(answers)]
+    verifiers = create_verifiers([VerifierSpec("format", {"think": "allowed"})])
+    try:
+        return verify_unit(verifiers, [prompt], completions, selection=Selection(max_accepted_per_prompt=100),
+                           keep_rejected=True, run_info={}, judge=stage)
+    finally:
+        for v in verifiers:
+            v.close()
+
+
+def judge_verdict(row) -> Verdict | None:
+    return next((Verdict.from_row(v) for v in row["verdicts"] if v["name"] == "judge"), None)
+
+
+def test_rubric_judge_scores_what_passed_the_rules_and_keeps_at_the_threshold(tmp_path):
+    engine = ScoringEngine()
+    answers = ["Rain on the tin roof, one more drop, and the night listens.",  # 12 words: 10
+               "<think>\nshort\n</think>\n\nRain falls.",                       # 2 words: 2
+               "<think>\nunclosed think block, the rules reject it",           # format rejects: not scored
+               "Soft rain on the pond"]                                         # 5 words: the threshold
+    result = run_rubric(engine, answers, tmp_path)
+    rows = rows_by_index(result)
+    assert len(engine.prompts) == 3 and all("Write a haiku about rain." in p for p in engine.prompts)
+    assert "Rain falls." in engine.prompts[1] and "short" not in engine.prompts[1]  # the answer, not the reasoning
+    assert rows[0]["accepted"] and judge_verdict(rows[0]).details["score"] == 10
+    assert rows[3]["accepted"] and judge_verdict(rows[3]).details["score"] == 5
+    assert rows[1]["rejection_reasons"] == ["judge:below_threshold"]
+    assert judge_verdict(rows[2]) is None and rows[2]["rejection_reasons"] == ["format:unclosed_think"]
+    assert all(json_details(v)["decided_by"] == "rule" for v in rows[0]["verdicts"] if v["name"] != "judge")
+    assert result.stats.judge == {"judged": 3, "accepted": 2, "rejected": 1, "score_10": 1, "score_2": 1,
+                                  "score_5": 1, "requests": 3, "prompt_tokens": 150, "completion_tokens": 9}
+    summary = judge_summary(result.stats.judge)
+    assert summary["scores"] == {"2": 1, "5": 1, "10": 1} and summary["calibration"]["samples"] == 0
+    text = "\n".join(card_lines({"judge": summary}, Judge(mode="rubric", threshold=5)))
+    assert "| samples | 0 | 1 | 0 | 0 | 1 | 0 | 0 | 0 | 0 | 1 |" in text and "kept at 5 or above" in text
+    again = ScoringEngine()  # every score was journaled: a rerun sends nothing
+    assert run_rubric(again, answers, tmp_path).stats.judge["reused_from_journal"] == 3 and not again.prompts
+
+
+def test_rubric_judge_failures_are_unverifiable(tmp_path):
+    result = run_rubric(ScoringEngine(garbage=True), ["Soft rain on the pond tonight"])
+    row = rows_by_index(result)[0]
+    assert (judge_verdict(row).status, judge_verdict(row).reason) == ("unverifiable", "judge_error")
+    assert not row["accepted"] and result.stats.judge["errors"] == 1 and result.stats.unverifiable == 1
+
+
+def test_parse_score_is_strict():
+    from factory.verification.judge_template import parse_score
+
+    for reply, score in [("7", "7"), ("[[7]]", "7"), ("Rating: [[8]]", "8"), ("<think>hm [[2]]</think>\n[[10]]", "10"),
+                         ('{"score": 6}', "6"), ("7/10", "7"), ("**9**", "9")]:
+        assert parse_score(reply) == score, reply
+    for reply in ("", "11", "[[0]]", "seven", "7 because it is good", "{bad json", '{"score": 12}', "6 or 7"):
+        assert parse_score(reply) is None, reply
+
+
+def test_rubric_template_fields_are_checked(tmp_path):
+    on = "judge={engine: vllm, model: m, mode: rubric"
+    assert load_recipe("general", [on + "}"]).judge.template_text().count("{answer}") == 1
+    with pytest.raises(RecipeError, match=re.escape("lacks the field {answer} (judge.mode rubric)")):
+        load_recipe("general", [on + ", template: equivalence}"])
+    bad = tmp_path / "t.txt"
+    bad.write_text("{answer} {first}")
+    with pytest.raises(RecipeError, match="may use only"):
+        load_recipe("general", [on + f", template: '{bad}'}}"])
+    with pytest.raises(RecipeError, match=re.escape("key 'judge.threshold': must be <= 10")):
+        load_recipe("general", [on + ", threshold: 11}"])
+
+
+def json_details(verdict_row) -> dict:
+    import json
+
+    return json.loads(verdict_row["details"])

@@ -155,3 +155,39 @@ def test_tiny_judge_over_http_through_faults_and_kill_9(tmp_path):
     assert sum(stats["judge"]["calibration"]["table"]["rule_accepted"].values()) > 0
     card = (out / "README.md").read_text()
     assert "Calibration:" in card and "| rule: accepted |" in card
+
+
+def test_rubric_judge_on_vllm_scores_general_data(tmp_path):
+    """The general recipe's rubric judge on a real vLLM engine in process (the tiny teacher stands in for a chat
+    model: vLLM's structured output makes it answer a score from 1 to 10, whatever it understands of the rubric).
+    Checks the plumbing: every sample that passed the rules, and only those, has a `judge` verdict with its score,
+    kept exactly at the threshold or above; stats, manifest and card agree."""
+    from tests.factory.mix.mix_helpers import GENERAL_TRACES
+
+    out = tmp_path / "run"
+    judge = ("judge={engine: vllm, mode: rubric, model: data/models/tiny-r1, structured: choice, threshold: 5, "
+             "max_tokens: 4, engine_kwargs: {max_model_len: 1024, dtype: float32}}")
+    proc = verify(["--recipe", "general", "--input", str(GENERAL_TRACES), "--out", str(out), "--set", judge])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = rows(out)
+    scored = []
+    for row in found:
+        verdicts = {v["name"]: v for v in row["verdicts"]}
+        rules_passed = all(v["status"] == "accepted" for name, v in verdicts.items() if name != "judge")
+        assert ("judge" in verdicts) == rules_passed, row["id"]
+        if "judge" in verdicts:
+            details = json.loads(verdicts["judge"]["details"])
+            assert details["decided_by"] == "judge" and details["threshold"] == 5
+            if verdicts["judge"]["reason"] == "judge_error":
+                continue
+            scored.append(details["score"])
+            assert 1 <= details["score"] <= 10
+            assert row["accepted"] == (details["score"] >= 5)
+            assert (verdicts["judge"]["reason"] == "below_threshold") == (details["score"] < 5)
+    stats = json.loads((out / "stats.json").read_text())
+    assert scored and stats["judge"]["judged"] == sum(1 for r in found if any(v["name"] == "judge"
+                                                                              for v in r["verdicts"]))
+    assert sum(stats["judge"]["scores"].values()) == len(scored)
+    assert json.loads((out / "manifest.json").read_text())["judge"] == stats["judge"]
+    card = (out / "README.md").read_text()
+    assert "## Judge" in card and "| score | 1 |" in card and "kept at 5 or above" in card
