@@ -1,9 +1,9 @@
 """C++ checkers and interactors written against testlib.h (Codeforces/Polygon style), compiled once per problem.
 
 Contracts:
-- Language: `verifiers.code.testcases.is_cpp(source)`: a checker or interactor text that does not compile as Python and has a C++ marker
-  (`#include`, `int main(`) is C++; anything that compiles as Python keeps the Python contracts
-  (`verifiers.code.checker`, `verifiers.code.interactive`).
+- Language: `verifiers.code.testcases.is_cpp(source)`: a checker or interactor text that does not compile as
+  Python and has a C++ marker (`#include`, `int main(`) is C++; anything that compiles as Python keeps the Python
+  contracts (`verifiers.code.checker`, `verifiers.code.interactive`).
 - Compilation: g++ `TESTLIB_FLAGS` (-std=c++17 -O2, as judges build checkers) in the compile sandbox, with the
   shipped, unmodified `data/testlib/testlib.h` beside the source (`#include "testlib.h"` and `<testlib.h>` both
   resolve to it). `compiled(sandbox, source)` -> (binary, "") or (None, the compiler's messages); binaries are

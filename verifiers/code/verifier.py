@@ -10,9 +10,10 @@ Contract:
   `runtime_error`, `timeout`, `memory_limit`, `output_limit`. Tests that cannot be carried out, or malformed gold,
   give `unverifiable`; so does a problem whose own checker or interactor fails (`checker_error`: a C++ testlib
   judge that does not compile or exits 3, FAIL; `verifiers.code.testlib`), and a check that passes without ever
-  calling the candidate (`vacuous_tests`: such a test accepts a program that defines nothing). `details["tests"]` keeps every test's result (status, time, a
-  short message; the first failed stdio test's input, expected and actual output heads); after a failure the
-  remaining tests are `not_run` unless `stop_on_first_failure=False`.
+  calling the candidate (`vacuous_tests`: such a test accepts a program that defines nothing).
+  `details["tests"]` keeps every test's result (status, time, a short message; the first failed stdio test's
+  input, expected and actual output heads); after a failure the remaining tests are `not_run` unless
+  `stop_on_first_failure=False`.
 - Isolation is checked when the verifier is created (`preflight`), so a machine that cannot sandbox fails
   before any generation is spent; see `verifiers.code.sandbox` for what is and is not covered.
 - The pass/fail decision is made in this process (or, for assert tests, in a checker process the candidate
