@@ -100,12 +100,18 @@ def checker_cache_dir() -> Path:
     return Path(base) / "r1-distill-factory" / "checkers"
 
 
-def cache_key(source: str) -> str:
+@functools.lru_cache(maxsize=1)
+def _toolchain_digest() -> bytes:
+    """What every binary depends on besides its source: flags, compiler version, testlib.h."""
     digest = hashlib.sha256()
-    for part in (" ".join(TESTLIB_FLAGS).encode(), _compiler_version().encode(), testlib_header(),
-                 source.encode("utf-8", "surrogatepass")):
+    for part in (" ".join(TESTLIB_FLAGS).encode(), _compiler_version().encode(), testlib_header()):
         digest.update(hashlib.sha256(part).digest())
-    return digest.hexdigest()
+    return digest.digest()
+
+
+def cache_key(source: str) -> str:
+    return hashlib.sha256(_toolchain_digest() + hashlib.sha256(source.encode("utf-8", "surrogatepass")).digest()
+                          ).hexdigest()
 
 
 class _Cache:
