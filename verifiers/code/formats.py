@@ -13,8 +13,9 @@
   `memory_limit_bytes`): `{"input": [...], "output": [...]}` each, all run.
 - `codeforces` (open-r1/codeforces; gold <- `official_tests`; kept: `time_limit`, `memory_limit`,
   `generated_checker`, `input_mode`, `interaction_format`): a list of `{"input", "output"}`; the checker, when
-  given, judges every test; `input_mode: file` reads input.txt and writes output.txt; interactive problems run
-  against their `interactor` when it is Python (`verifiers.code.interactive`), else are unverifiable.
+  given (Python, or C++ against testlib.h: `verifiers.code.testlib`), judges every test; `input_mode: file` reads
+  input.txt and writes output.txt; interactive problems run against their `interactor` (Python or C++ testlib,
+  `verifiers.code.interactive`), and without one are unverifiable.
 - `synthetic1` (PrimeIntellect SYNTHETIC-1 / verifiable-coding-problems; gold <- `verification_info`):
   `{"language", "test_cases": [{"type": "stdin_stdout" | "function_call", "fn_name"?, "input", "output"}]}`.
 - `humaneval` (gold <- `test`): `def check(candidate)`; the entry point from the `entry_point` column, else the
@@ -37,7 +38,7 @@ from typing import Any
 from verifiers.code.compare import Comparison
 from verifiers.code.datafields import any_case_answers, decode_lcb_tests, megabytes, seconds
 from verifiers.code.testcases import (MalformedTests, TestSuite, assert_suite, cases, checker_source, function_case,
-                                      load_json, native_suite, stdio_case)
+                                      is_cpp, load_json, native_suite, stdio_case)
 
 FORMATS = ("auto", "native", "apps", "taco", "livecodebench", "codecontests", "codeforces", "synthetic1",
            "humaneval", "mbpp", "kodcode")
@@ -202,8 +203,9 @@ def _codeforces(gold, meta, problem) -> TestSuite:
     checker = meta.get("generated_checker") or ""
     interactor = meta.get("interactor") or ""
     if meta.get("interaction_format") or interactor:
-        if not _is_python(interactor):  # none, or a C++ testlib interactor, which needs testlib.h
-            raise MalformedTests("interactive_unsupported", "an interactive problem without a Python interactor")
+        if not _is_python(interactor) and not is_cpp(interactor):
+            raise MalformedTests("interactive_unsupported", "an interactive problem without a Python or C++ "
+                                                            "(testlib) interactor")
     files = ("input.txt", "output.txt") if meta.get("input_mode") == "file" else None
     return TestSuite("stdio", cases(tests, stdio_case), comparison=_stdio_comparison(problem, meta),
                      checker=checker_source(checker) if checker else "", files=files, interactor=interactor,

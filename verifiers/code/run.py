@@ -18,8 +18,9 @@ the expected output.
 
 Each test yields {"test", "status", "time_ms", "message"?}; status is `passed` or a verdict reason
 (`wrong_output`, `empty_output`, `checker_rejected`, `runtime_error`, `timeout`, `memory_limit`, `output_limit`),
-`not_run` after an earlier failure, `vacuous_tests` (an assert check that never called the candidate) or
-`unverifiable` when the tests themselves could not be carried out. A failed stdio test also carries the heads of
+`checker_error` (the problem's own checker or interactor failed: unverifiable), `not_run` after an earlier
+failure, `vacuous_tests` (an assert check that never called the candidate) or `unverifiable` when the tests
+themselves could not be carried out. A failed stdio test also carries the heads of
 its `input`, `expected` and `got` output.
 """
 
@@ -29,7 +30,7 @@ import time
 from dataclasses import dataclass
 
 from verifiers.code.calls import run_assert, run_function
-from verifiers.code.checker import run_checker
+from verifiers.code.checker import judge_output
 from verifiers.code.compare import stdout_matches
 from verifiers.code.interactive import run_interactive_case
 from verifiers.code.outcomes import (STARTUP_S, STDERR_CAP, RunSettings, budget_s, exit_reason, files_for, head,
@@ -102,8 +103,8 @@ def _stdio_case(sandbox, settings, program: _Program, suite, case, index, wall) 
         return result(index, exit_reason(status, err, execution), started, f"exit status {status}: {tail(err)}")
     elapsed = time.monotonic() - started
     if suite.checker:
-        ok, why = run_checker(sandbox, suite.checker, case["input"], case["output"], bytes(out.data))
-        reason = "checker_rejected"
+        reason, why = judge_output(sandbox, suite.checker, case["input"], case["output"], bytes(out.data))
+        ok = reason == "passed"
     else:
         ok, why = stdout_matches(bytes(out.data).decode("utf-8", "replace"), case["output"], suite.comparison)
         reason = "wrong_output" if bytes(out.data).strip() or not case["output"].strip() else "empty_output"

@@ -11,7 +11,8 @@ The project's own forms (a JSON string or the already-parsed value):
   may define helpers; if it defines `check`, it is called with the candidate's `entry_point`; names it uses but does
   not define call the candidate's functions of that name.
 Each may carry the per-problem judging keys `time_limit` (seconds), `memory_limit` (MB), `checker` (Python source,
-see `verifiers.code.checker`), `interactor` (Python source, see `verifiers.code.interactive`), `compare` ("tokens"
+see `verifiers.code.checker`, or C++ against testlib.h, `verifiers.code.testlib`), `interactor` (likewise,
+`verifiers.code.interactive`), `compare` ("tokens"
 | "lines"), `float_tol` and `case_insensitive`.
 
 The datasets' own formats, read as they are on the Hub, are in `verifiers.code.formats`, whose `parse_tests` is
@@ -20,7 +21,9 @@ the entry point (`tests_format` picks one; "auto" recognises them by their shape
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,13 +51,14 @@ class TestSuite:
     memory_mb: int | None = None
     """The problem's own memory limit."""
     checker: str = ""
-    """Python checker source: `checker.py input.txt correct_output.txt solution_output.txt`, prints 1 to accept."""
+    """Checker source: Python (`checker.py input.txt correct_output.txt solution_output.txt`, prints 1 to accept,
+    `verifiers.code.checker`) or C++ against testlib.h (`verifiers.code.testlib`)."""
     unwrap: bool = False
     """APPS/TACO call-based rule: an expected value wrapped in a one-element list also matches its element."""
     prelude: str = ""
     """Code run before the candidate's own (LeetCode's pre-imported names)."""
     interactor: str = ""
-    """Python interactor source for interactive problems (`verifiers.code.interactive`)."""
+    """Interactor source for interactive problems: Python (`verifiers.code.interactive`) or C++ testlib."""
     files: tuple[str, str] | None = None
     """(input file, output file) for problems that read and write files instead of stdin/stdout."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -114,23 +118,42 @@ def judging_keys(gold: dict) -> dict[str, Any]:
             out[name] = kind(value)
     interactor = gold.get("interactor") or ""
     if not isinstance(interactor, str):
-        raise MalformedTests("tests_malformed", "`interactor` must be Python source")
+        raise MalformedTests("tests_malformed", "`interactor` must be Python or C++ (testlib) source")
     if interactor:
         out["interactor"] = checker_source(interactor)
     checker = gold.get("checker") or ""
     if not isinstance(checker, str):
-        raise MalformedTests("tests_malformed", "`checker` must be Python source")
+        raise MalformedTests("tests_malformed", "`checker` must be Python or C++ (testlib) source")
     if checker:
         out["checker"] = checker_source(checker)
     return out
 
 
 def checker_source(code: str) -> str:
+    """A checker's or interactor's source: Python that compiles, or C++ (`is_cpp`, compiled when judging)."""
+    if is_cpp(code):
+        return code
     try:
         compile(code, "checker.py", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise MalformedTests("checker_syntax_error", f"the checker does not compile: {exc}") from None
     return code
+
+
+_CPP_MARKER = re.compile(r"^\s*#\s*include\s*[<\"]|\bint\s+main\s*\(", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=256)
+def is_cpp(source: str) -> bool:
+    """A judge's language: C++ (testlib style, `verifiers.code.testlib`) when the text has a C++ marker (an
+    `#include <...>`/`"..."` line, `int main(`) and does not compile as Python; otherwise Python."""
+    if not isinstance(source, str) or not _CPP_MARKER.search(source):
+        return False
+    try:
+        compile(source, "judge.py", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
+    return False
 
 
 def cases(items: Any, parse_one) -> tuple[dict[str, Any], ...]:

@@ -1,7 +1,8 @@
 """C++17: compile a program once per sample, in its own sandbox, with the system's g++ (`factory/setup_venv.py`
 installs it with apt-get, as it does bubblewrap).
 
-Contract: `compile_cpp(sandbox, source)` -> (binary bytes, "") or (None, the compiler's first messages). The
+Contract: `compile_cpp(sandbox, source)` -> (binary bytes, "") or (None, the compiler's first messages). Problems'
+C++ checkers and interactors are compiled the same way, with testlib.h beside them (`verifiers.code.testlib`). The
 compiler runs under the same isolation as programs (no network, read-only system, private /tmp), with limits of its
 own (`COMPILE_LIMITS`); the binary comes back on the sandbox's stdout and then runs, in fresh sandboxes, under the
 problem's limits (the harness's `exec` mode). Flags: `-std=c++17 -O2`, as judges compile.
@@ -24,10 +25,12 @@ def have_compiler() -> bool:
     return shutil.which("g++") is not None
 
 
-def compile_cpp(sandbox: Sandbox, source: str) -> tuple[bytes | None, str]:
+def compile_cpp(sandbox: Sandbox, source: str, files: dict[str, bytes] | None = None,
+                flags: tuple[str, ...] = CPP_FLAGS) -> tuple[bytes | None, str]:
+    """`files`: more files beside main.cpp (headers, e.g. testlib.h for checkers)."""
     started = time.monotonic()
-    execution = sandbox.start("compile", ["{workdir}", "g++", *CPP_FLAGS], COMPILE_LIMITS,
-                              files={"main.cpp": source.encode("utf-8", "surrogatepass")})
+    execution = sandbox.start("compile", ["{workdir}", "g++", *flags], COMPILE_LIMITS,
+                              files={**(files or {}), "main.cpp": source.encode("utf-8", "surrogatepass")})
     pump = Pump()
     out = pump.read("binary", execution.stdout, MAX_BINARY_BYTES)
     err = pump.read("compiler messages", execution.stderr, 1 << 16, fatal=False)

@@ -8,10 +8,12 @@ Contract:
   `syntax_error`, `compile_error` (C++), `wrong_language` (C++ for a function or assert problem), or the first
   failing test's reason: `wrong_output`, `empty_output`, `checker_rejected`,
   `runtime_error`, `timeout`, `memory_limit`, `output_limit`. Tests that cannot be carried out, or malformed gold,
-  give `unverifiable`; so does a check that passes without ever calling the candidate (`vacuous_tests`: such a
-  test accepts a program that defines nothing). `details["tests"]` keeps every test's result (status, time, a
-  short message; the first failed stdio test's input, expected and actual output heads); after a failure the
-  remaining tests are `not_run` unless `stop_on_first_failure=False`.
+  give `unverifiable`; so does a problem whose own checker or interactor fails (`checker_error`: a C++ testlib
+  judge that does not compile or exits 3, FAIL; `verifiers.code.testlib`), and a check that passes without ever
+  calling the candidate (`vacuous_tests`: such a test accepts a program that defines nothing).
+  `details["tests"]` keeps every test's result (status, time, a short message; the first failed stdio test's
+  input, expected and actual output heads); after a failure the remaining tests are `not_run` unless
+  `stop_on_first_failure=False`.
 - Isolation is checked when the verifier is created (`preflight`), so a machine that cannot sandbox fails
   before any generation is spent; see `verifiers.code.sandbox` for what is and is not covered.
 - The pass/fail decision is made in this process (or, for assert tests, in a checker process the candidate
@@ -42,6 +44,7 @@ from verifiers.code.formats import FORMATS, parse_tests
 from verifiers.code.testcases import MalformedTests, TestSuite
 from verifiers.code.sandbox import Limits, Sandbox, SandboxReport, SandboxUnavailableError
 from verifiers.code.sandbox_check import preflight
+from verifiers.code.testlib import compile_judges, has_cpp_judge
 from verifiers.code.toolchain import COMPILE_LIMITS, compile_cpp, have_compiler
 
 logger = logging.getLogger(__name__)
@@ -153,6 +156,7 @@ class CodeVerifier(Verifier):
         # Every job is bounded by its own deadline; this guard only matters if the sandbox itself misbehaves.
         budget = budget_s(plan(self.settings, suite), suite)
         budget += COMPILE_LIMITS.wall_s if "cpp" in self.languages else 0.0
+        budget += COMPILE_LIMITS.wall_s if has_cpp_judge(suite) else 0.0
         guard = time.monotonic() + budget * (1 + len(jobs) / self.concurrency) + 60
         for slot, job in jobs.items():
             try:
@@ -187,6 +191,9 @@ class CodeVerifier(Verifier):
                 binary, messages = compile_cpp(self.sandbox, code)
                 if binary is None:
                     return Verdict.reject(self.name, "compile_error", language=language, message=messages[:1000])
+            fault = compile_judges(self.sandbox, suite)  # C++ checker/interactor: once per problem, cached
+            if fault:
+                return Verdict.unverifiable(self.name, "checker_error", language=language, message=fault[:1000])
             deadline = time.monotonic() + budget_s(settings, suite)
             results = run_suite(self.sandbox, settings, code, suite, deadline, binary=binary)
         except (SandboxUnavailableError, OSError) as exc:  # e.g. the machine ran out of processes or fds
@@ -200,8 +207,8 @@ class CodeVerifier(Verifier):
         failed = next(r["status"] for r in results if r["status"] not in ("passed", "not_run"))
         if failed == "unverifiable":
             return Verdict.unverifiable(self.name, "tests_not_runnable", **details)
-        if failed == "vacuous_tests":
-            return Verdict.unverifiable(self.name, "vacuous_tests", **details)
+        if failed in ("vacuous_tests", "checker_error"):
+            return Verdict.unverifiable(self.name, failed, **details)
         return Verdict.reject(self.name, failed, **details)
 
     def _executor(self) -> ThreadPoolExecutor:

@@ -80,8 +80,11 @@ def test_interactive_without_interactor_and_unknown_format_are_unverifiable():
     with pytest.raises(MalformedTests) as info:
         parse_tests(prompt(tests, interaction_format="Guess the number."))
     assert info.value.reason == "interactive_unsupported"
-    with pytest.raises(MalformedTests) as info:  # a testlib (C++) interactor needs testlib.h
-        parse_tests(prompt(tests, interaction_format="Guess.", interactor="#include \"testlib.h\"\nint main() {}"))
+    cpp = "#include \"testlib.h\"\nint main() {}"
+    testlib = parse_tests(prompt(tests, interaction_format="Guess.", interactor=cpp))
+    assert testlib.interactor.startswith("#include")  # C++ against testlib.h: compiled when judged
+    with pytest.raises(MalformedTests) as info:  # neither Python nor C++
+        parse_tests(prompt(tests, interaction_format="Guess.", interactor="Ask at most 10 questions."))
     assert info.value.reason == "interactive_unsupported"
     python = parse_tests(prompt(tests, interaction_format="Guess.", interactor="import sys\nsys.exit(0)\n"))
     assert python.interactor.startswith("import sys")
