@@ -33,10 +33,13 @@ def source(name: str) -> str:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def checker_cache(pytestconfig):
-    """Compiled checkers persist in pytest's cache folder between runs (each is 4 CPU seconds to build)."""
+def checker_cache(pytestconfig, tmp_path_factory):
+    """Compiled checkers persist in pytest's cache folder between runs (each is 4 CPU seconds to build); in a
+    fresh folder of this session when the cache plugin is off (`-p no:cacheprovider`)."""
     before = os.environ.get("R1_FACTORY_CHECKER_CACHE")
-    os.environ["R1_FACTORY_CHECKER_CACHE"] = str(pytestconfig.cache.mkdir("testlib-checkers"))
+    cache = getattr(pytestconfig, "cache", None)
+    folder = cache.mkdir("testlib-checkers") if cache is not None else tmp_path_factory.mktemp("testlib-checkers")
+    os.environ["R1_FACTORY_CHECKER_CACHE"] = str(folder)
     yield
     if before is None:
         os.environ.pop("R1_FACTORY_CHECKER_CACHE", None)
