@@ -41,19 +41,28 @@ def render_answer(template: str, problem: str, answer: str, rubric: str) -> tupl
 _WORD = re.compile(r"^[\s\"'`*(\[]*([A-Za-z_]+)[\s\"'`*.)\]!]*$")
 
 
-def parse_choice(text: str) -> str | None:
-    """'equivalent' / 'different' from the judge's reply, or None when it is anything else (JSON
-    `{"verdict": "..."}` is read too, for servers asked for JSON)."""
+def _final_text(text: str, keys: tuple[str, ...]) -> str | None:
+    """What a judge's reply says after its think block, if any; a JSON reply gives the value of its first key
+    among `keys` ("" when none), a JSON reply that does not parse None."""
     text = (text or "").strip()
     if "</think>" in text:  # a reasoning judge: only what follows its think block counts
         text = text.rsplit("</think>", 1)[1].strip()
-    if text.startswith("{"):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return None
-        text = str(value.get("verdict", "")) if isinstance(value, dict) else ""
-    m = _WORD.match(text)
+    if not text.startswith("{"):
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return ""
+    return str(next((value[k] for k in keys if k in value), ""))
+
+
+def parse_choice(text: str) -> str | None:
+    """'equivalent' / 'different' from the judge's reply, or None when it is anything else (JSON
+    `{"verdict": "..."}` is read too, for servers asked for JSON)."""
+    said = _final_text(text, ("verdict",))
+    m = _WORD.match(said) if said is not None else None
     if not m:
         return None
     word = m.group(1).lower()
@@ -68,15 +77,9 @@ def parse_score(text: str) -> str | None:
     """A rubric judge's score ("1".."10") from its reply, or None: the last `[[n]]` (MT-Bench's convention), a
     reply that is only a number (`7`, `7/10`), or JSON `{"score": n}`; after a think block, if any. Anything else,
     or a number out of range, is a judge error, never a guess."""
-    text = (text or "").strip()
-    if "</think>" in text:
-        text = text.rsplit("</think>", 1)[1].strip()
-    if text.startswith("{"):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return None
-        text = str(value.get("score", value.get("rating", ""))) if isinstance(value, dict) else ""
+    text = _final_text(text, ("score", "rating"))
+    if text is None:
+        return None
     bracketed = _BRACKETED.findall(text)
     m = _BARE_SCORE.match(text)
     found = bracketed[-1] if bracketed else m.group(1) if m else None

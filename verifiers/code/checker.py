@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 
 from verifiers.code.outcomes import CHECKER_WALL_S
-from verifiers.code.pump import Pump
+from verifiers.code.pump import run_to_end
 from verifiers.code.sandbox import Limits, Sandbox
 from verifiers.code.testcases import is_cpp
 from verifiers.code.testlib import run_testlib_checker
@@ -41,19 +41,12 @@ def run_checker(sandbox: Sandbox, checker: str, input_text: str, expected: str, 
     limits = replace(CHECKER_LIMITS, max_file_bytes=max(CHECKER_LIMITS.max_file_bytes, 2 * len(got) + 4096))
     execution = sandbox.start("script", ["{workdir}", "checker.py", "input.txt", "correct_output.txt",
                                          "solution_output.txt"], limits, files=files)
-    pump = Pump()
-    out = pump.read("checker stdout", execution.stdout, 1 << 16, fatal=False)
-    err = pump.read("checker stderr", execution.stderr, 1 << 16, fatal=False)
-    finished = pump.run(pump.all_eof, started + CHECKER_WALL_S)
-    if not finished:
-        execution.kill()
-    status = execution.finish()
-    pump.close()
-    said = bytes(out.data).decode("utf-8", "replace").strip()
+    finished, status, out, err = run_to_end(execution, started + CHECKER_WALL_S)
+    said = out.decode("utf-8", "replace").strip()
     if not finished:
         return False, "the checker did not finish in time"
     if status != 0:
-        tail = bytes(err.data[-300:]).decode("utf-8", "replace").strip()
+        tail = err[-300:].decode("utf-8", "replace").strip()
         return False, f"the checker failed (exit status {status}): {tail}"
     tokens = said.split()
     if tokens and tokens[-1] == "1":

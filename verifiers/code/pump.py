@@ -123,3 +123,17 @@ class Pump:
                 os.close(fd)
         self._pending.clear()
         self._selector.close()
+
+
+def run_to_end(execution, deadline: float, cap: int = 1 << 16) -> tuple[bool, int, bytes, bytes]:
+    """(finished before `deadline`, exit status, stdout, stderr) of a judging program (a checker) that gets no
+    input: both outputs drained up to `cap` bytes each, never fatal; killed at the deadline."""
+    pump = Pump()
+    out = pump.read("checker stdout", execution.stdout, cap, fatal=False)
+    err = pump.read("checker stderr", execution.stderr, cap, fatal=False)
+    finished = pump.run(pump.all_eof, deadline)
+    if not finished:
+        execution.kill()
+    status = execution.finish()
+    pump.close()
+    return finished, status, bytes(out.data), bytes(err.data)

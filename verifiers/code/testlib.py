@@ -32,7 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from verifiers.code.outcomes import CHECKER_WALL_S
-from verifiers.code.pump import Pump
+from verifiers.code.pump import run_to_end
 from verifiers.code.sandbox import Execution, Limits, Sandbox
 from verifiers.code.testcases import is_cpp
 from verifiers.code.toolchain import CPP_FLAGS, compile_cpp
@@ -216,15 +216,8 @@ def run_testlib_checker(sandbox: Sandbox, limits: Limits, source: str, input_tex
     limits = replace(limits, max_file_bytes=max(limits.max_file_bytes, 2 * size + 4096))
     execution = sandbox.start("script", ["{workdir}", "launcher.py", "-1", "input.txt", "output.txt", "answer.txt"],
                               limits, files=files)
-    pump = Pump()
-    pump.read("checker stdout", execution.stdout, 1 << 16, fatal=False)
-    err = pump.read("checker stderr", execution.stderr, 1 << 16, fatal=False)
-    finished = pump.run(pump.all_eof, started + CHECKER_WALL_S)
-    if not finished:
-        execution.kill()
-    status = execution.finish()
-    pump.close()
-    return verdict_of(status, bytes(err.data[-300:]).decode("utf-8", "replace").strip(), finished)
+    finished, status, _, err = run_to_end(execution, started + CHECKER_WALL_S)
+    return verdict_of(status, err[-300:].decode("utf-8", "replace").strip(), finished)
 
 
 def start_testlib_interactor(sandbox: Sandbox, source: str, case: dict, limits: Limits,
