@@ -191,3 +191,31 @@ def test_rubric_judge_on_vllm_scores_general_data(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["judge"] == stats["judge"]
     card = (out / "README.md").read_text()
     assert "## Judge" in card and "| score | 1 |" in card and "kept at 5 or above" in card
+
+
+def test_tiny_judge_under_generate_runs_in_its_own_ray_actor(tmp_path):
+    """`factory generate --recipe tiny-judge`: the teacher's engine and the judge's engine (its own Ray actor,
+    called from the verification actor) on real vLLM. Every sample the rules call wrong went to the judge, and its
+    verdict follows the judge's two parsed replies; the counts add up in stats.json and the card."""
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-m", "factory.cli", "generate", "--recipe", "tiny-judge", "--limit", "6",
+                           "--set", "generation.n=4", "--set", "output.prompts_per_shard=3", "--out", str(out),
+                           "--log-json"], capture_output=True, text=True, env=env, timeout=1500)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = rows(out)
+    assert len(found) == 24
+    check_no_rejection_from_judge_failure(found)
+    judged = [r for r in found if math_verdict(r)["details"]["decided_by"] == "judge"]
+    for row in found:
+        details = math_verdict(row)["details"]
+        if details["decided_by"] == "rule" and math_verdict(row)["reason"] == "wrong_answer":
+            # a wrong answer stays the rules' only when another verifier failed the sample too
+            assert any(v["status"] != "accepted" and v["name"] != "math" for v in row["verdicts"]), row["id"]
+    stats = json.loads((out / "stats.json").read_text())
+    judge = stats["judge"]
+    assert judge["judged"] == len(judged) and judge["judge_errors"] == 0
+    assert judge["accepted"] == sum(math_verdict(r)["status"] == "accepted" for r in judged)
+    calibrated = judge["calibration"]["samples"] + judge["calibration"]["errors"]
+    assert judge["requests"] == 2 * (judge["judged"] + calibrated)
+    assert "## Judge" in (out / "README.md").read_text()
