@@ -173,8 +173,12 @@ class RayRuntime(Runtime):
                 num_cpus=0, num_gpus=res.gpus_per_actor, max_restarts=ACTOR_RESTARTS, max_task_retries=0,
                 max_concurrency=res.verify_cpus + 1, runtime_env={"env_vars": env}).remote(judge_engine_spec(judge))
             judge_engine = ActorEngine(self.judge_actor, recipe.judge.model)
+        # With a judge, the verification actors keep its journal in the run folder: they run on the driver's node,
+        # where that folder is local storage (as an HTTP teacher's engine does).
+        here = ({"scheduling_strategy": NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(),
+                                                                       soft=False)} if judge is not None else {})
         verify_cls = ray.remote(VerificationActor).options(
-            num_cpus=1, max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS)
+            num_cpus=1, max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS, **here)
         self.verifiers = [verify_cls.remote(recipe.verifiers, recipe.selection, recipe.output, run_info, judge,
                                             judge_engine, state_dir)
                           for _ in range(res.verify_cpus)]
