@@ -31,6 +31,7 @@ def boxed_number(answer: str) -> Fraction | None:
         return None
     body = re.sub(r"\\text\{([^{}]*)\}", r" \1 ", boxed)
     body = re.sub(r"(?<![\\A-Za-z])[A-Za-z]+", " ", body)
+    body = re.sub(r"(?<=\d)(?:,|\{,\}|\\,|\\!|\\ )(?=\d{3}(?!\d))", "", body)  # 9,696 and 9\,696: digit groups
     return parse_number(body.strip(" .,:;"))
 
 
