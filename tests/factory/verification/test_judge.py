@@ -333,3 +333,40 @@ def json_details(verdict_row) -> dict:
     import json
 
     return json.loads(verdict_row["details"])
+
+
+def test_a_unit_with_judge_errors_is_redone_by_the_next_run(tmp_path):
+    """Over HTTP (a fake OpenAI-compatible server stands in for the judge; the real-server path is in
+    test_judge_e2e): replies that do not parse are judge errors, not journaled; the next run redoes that unit and
+    asks again; a run after that finds the unit complete and asks nothing."""
+    from factory.run import run
+    from tests.conftest import write_jsonl
+    from tests.factory.fault_proxy import FakeTeacher
+
+    state = {"reply": "maybe"}
+
+    def mangle(answer, request, headers):
+        answer["choices"][0]["message"]["content"] = state["reply"]
+        return answer
+
+    trace = "<think>\nI add the numbers step by step.\n</think>\n\nThe result is \\boxed{{{}}}."
+    inp = write_jsonl(tmp_path / "t.jsonl", [
+        {"id": "a", "problem": "1/2 + 1/4?", "answer": "\\frac{3}{4}", "completion": trace.format("three quarters")},
+        {"id": "a", "problem": "1/2 + 1/4?", "answer": "\\frac{3}{4}", "completion": trace.format("0.75")}])
+    with FakeTeacher(model="judge-m", mangle=mangle) as judge:
+        recipe = load_recipe("tiny", [f"prompts.path={inp}", "judge={engine: openai, model: judge-m, base_url: "
+                                      f"'{judge.base_url}', reasons: [wrong_answer], structured: none, "
+                                      "calibration_share: 0, http: {max_retries: 0}}"])
+        first = run(recipe, mode="verify", out=tmp_path / "run", log_json=True)
+        assert first.summary["judge"]["judge_errors"] == 1 and first.summary["judge"]["unparseable_replies"] == 2
+        assert first.summary["funnel"]["accepted"] == 1 and first.summary["funnel"]["unverifiable"] == 1
+        state["reply"] = "equivalent"
+        sent = judge.requests
+        again = run(recipe, mode="verify", out=tmp_path / "run", log_json=True)
+        assert judge.requests - sent == 2 and again.summary["judge"]["judge_errors"] == 0
+        assert again.summary["funnel"]["accepted"] == 2 and again.summary["judge"]["accepted"] == 1
+        sent = judge.requests
+        third = run(recipe, mode="verify", out=tmp_path / "run", log_json=True)
+        assert judge.requests == sent and third.summary == {**again.summary, **{k: third.summary[k] for k in
+                                                                                ("wall_seconds", "samples_per_second")
+                                                                                if k in third.summary}}
