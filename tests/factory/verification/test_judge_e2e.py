@@ -214,8 +214,12 @@ def test_tiny_judge_under_generate_runs_in_its_own_ray_actor(tmp_path):
             assert any(v["status"] != "accepted" and v["name"] != "math" for v in row["verdicts"]), row["id"]
     stats = json.loads((out / "stats.json").read_text())
     judge = stats["judge"]
-    assert judge["judged"] == len(judged) and judge["judge_errors"] == 0
+    # The tiny teacher's answers fall partly outside the judge's value space (vLLM's CPU build takes no
+    # per-request seed, so which ones varies): a reply it garbles is a judge error, counted as such, never a verdict.
+    errors = [r for r in judged if math_verdict(r)["reason"] == "judge_error"]
+    assert judge["judged"] == len(judged) and judge["judge_errors"] == len(errors)
     assert judge["accepted"] == sum(math_verdict(r)["status"] == "accepted" for r in judged)
+    assert judge["rejected"] == len(judged) - judge["accepted"] - len(errors)
     calibrated = judge["calibration"]["samples"] + judge["calibration"]["errors"]
     assert judge["requests"] == 2 * (judge["judged"] + calibrated)
     assert "## Judge" in (out / "README.md").read_text()
