@@ -18,7 +18,6 @@ module's own (the weighted verdict loss). Nothing here is imported by the pipeli
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
@@ -29,7 +28,8 @@ from pathlib import Path
 from factory.tiny_judge.pairs import canonical, draw_pairs, split_pairs, values
 from factory.tiny_teacher.problems import make_splits
 from factory.tiny_teacher.tokenizer import train_tokenizer
-from factory.tiny_teacher.train import batches, build_model, collate, reload_as_shipped, save_model
+from factory.tiny_teacher.train import (batches, build_model, collate, parse_training_args, reload_as_shipped,
+                                        save_model)
 from factory.verification.judge_template import load_template, render
 
 REPO = Path(__file__).resolve().parents[2]
@@ -212,15 +212,7 @@ def run(cfg: JudgeTrainConfig, data_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=REPO / "data",
-                        help="where models/tiny-judge/ and judge/ are written (default: the repo's data/)")
-    for name, value in asdict(JudgeTrainConfig()).items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value,
-                            help=f"training setting (default {value}); changing it changes the shipped files")
-    args = vars(parser.parse_args(argv))
-    data_dir = args.pop("data_dir")
-    run(JudgeTrainConfig(**args), data_dir)
+    run(*parse_training_args(JudgeTrainConfig, __doc__.split("\n")[0], "models/tiny-judge/ and judge/", argv))
 
 
 if __name__ == "__main__":

@@ -253,16 +253,23 @@ def run(cfg: TrainConfig, data_dir: Path) -> None:
     print(f"saved {out} in {minutes:.1f} min", flush=True)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_training_args(config_type: type, description: str, writes: str,
+                        argv: list[str] | None) -> tuple[object, Path]:
+    """The command line of a training tool: `--data-dir` (where `writes` go, default the repo's data/) and one
+    option per field of the dataclass `config_type`, typed and defaulted from it. Returns (config, data_dir)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data-dir", type=Path, default=REPO / "data",
-                        help="where prompts/ and models/tiny-r1/ are written (default: the repo's data/)")
-    for name, value in asdict(TrainConfig()).items():
+                        help=f"where {writes} are written (default: the repo's data/)")
+    for name, value in asdict(config_type()).items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value,
                             help=f"training setting (default {value}); changing it changes the shipped files")
     args = vars(parser.parse_args(argv))
     data_dir = args.pop("data_dir")
-    run(TrainConfig(**args), data_dir)
+    return config_type(**args), data_dir
+
+
+def main(argv: list[str] | None = None) -> None:
+    run(*parse_training_args(TrainConfig, __doc__.split("\n")[0], "prompts/ and models/tiny-r1/", argv))
 
 
 if __name__ == "__main__":
