@@ -109,13 +109,16 @@ class UnitCommitter:
                   "rows": {split: len(rows) for split, rows in result.rows_by_split.items()},
                   "stats": result.stats.to_dict(), "unwritable": result.unwritable, "seconds": seconds,
                   "wall_seconds": round(self.wall(), 3), "committed": now()}
+        # The engine's counters are recorded before the commit point: a kill right after the marker must not lose
+        # the requests that produced the unit (a request sent counts, committed or not; the journal spares its cost).
+        self.counters = self.runtime.counters() or self.counters
+        self.record.engine_totals(self.counters)
         self.record.commit(unit, result.rows_by_split, marker)
         self.stream.gold.flush(self.record.folder.meta)
         self.totals.add(result.stats)
         self.notes()
         for item in result.unwritable:
             self.progress.event("skipped", message=f"sample {item['id']}: field '{item['field']}': {item['reason']}")
-        self.counters = self.runtime.counters() or self.counters
         self.progress.unit_done(unit, len(prompts), result.stats.generated, result.stats.passed,
                                 self.counters)
         self.record.folder.write_json("stats.json", self.summary())

@@ -81,13 +81,21 @@ def test_kill_9_then_rerun_reuses_every_journaled_answer(server, tmp_path):
                                 text=True, start_new_session=True)
         deadline = time.monotonic() + 600
         units = out / ".factory" / "units"
-        while not (units.is_dir() and list(units.glob("*.json"))):
+        journal = out / ".factory" / "journal"
+
+        def unit_committed_and_more_journaled() -> bool:
+            # Killed only once answers beyond the committed units are journaled: those are what the rerun must
+            # reuse (killed right after the first commit, nothing else may be journaled yet, proving nothing).
+            committed = len(list(units.glob("*.json"))) if units.is_dir() else 0
+            return committed > 0 and len(journaled_texts(journal)) > committed * PER_UNIT * N
+
+        while not unit_committed_and_more_journaled():
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-3000:]
             time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
         subprocess.run(["pkill", "-9", "-s", str(proc.pid)], check=False)  # its Ray instance
-        journaled = journaled_texts(out / ".factory" / "journal")  # a torn last line: not counted, sent again
+        journaled = journaled_texts(journal)  # a torn last line: not counted, sent again
         assert journaled, "nothing was journaled before the kill; the test proved nothing"
         assert len(list(units.glob("*.json"))) < PROMPTS // PER_UNIT, "the run finished before the kill"
         proxy.reset_log()
