@@ -111,8 +111,7 @@ class UnitCommitter:
                   "wall_seconds": round(self.wall(), 3), "committed": now()}
         # The engine's counters are recorded before the commit point: a kill right after the marker must not lose
         # the requests that produced the unit (a request sent counts, committed or not; the journal spares its cost).
-        self.counters = self.runtime.counters() or self.counters
-        self.record.engine_totals(self.counters)
+        self.refresh_counters()
         self.record.commit(unit, result.rows_by_split, marker)
         self.stream.gold.flush(self.record.folder.meta)
         self.totals.add(result.stats)
@@ -123,6 +122,11 @@ class UnitCommitter:
                                 self.counters)
         self.record.folder.write_json("stats.json", self.summary())
         self.record.write_card(None)
+
+    def refresh_counters(self) -> None:
+        """Take the runtime's latest counters (kept if it has none, e.g. once closed) and record them in the folder."""
+        self.counters = self.runtime.counters() or self.counters
+        self.record.record_engine(self.counters)
 
     def notes(self) -> None:
         """Log the rows skipped and the prompts dropped since the last call (they are met as the stream is read)."""
@@ -216,7 +220,7 @@ def _run(recipe: Recipe, mode: str, source: PromptStream, runtime: Runtime, out:
                         runtime.preflight(recipe)
                     runtime.open(recipe, run_info, progress.event, folder.meta)
                     runtime.run(_chain(first, work), committer)
-                    committer.counters = runtime.counters() or committer.counters
+                    committer.refresh_counters()
                 finally:
                     runtime.close()
             for _ in work:  # a runtime that stopped early (failed units) leaves the stream unread: read it

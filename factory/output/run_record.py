@@ -115,12 +115,15 @@ class RunRecord:
         for split, rows in rows_by_split.items():
             self.rows[split] = self.rows.get(split, 0) + len(rows)
 
-    def engine_totals(self, counters: dict[str, Any]) -> dict[str, Any]:
-        """This invocation's counters recorded (crash-safe, per invocation), and the sum over every invocation."""
+    def record_engine(self, counters: dict[str, Any]) -> None:
+        """Record this invocation's engine counters beside the earlier invocations' (crash-safe, per invocation)."""
         if counters:
             invocations = {str(i): part for i, part in enumerate(self.earlier_engine)}
             invocations[self.invocation] = counters
             self.folder.write_json(f".factory/{ENGINE_FILE}", {"invocations": invocations})
+
+    def engine_totals(self, counters: dict[str, Any]) -> dict[str, Any]:
+        """The engine counters summed over every invocation, this one's being `counters`."""
         return add_counters([*self.earlier_engine, counters]) if (counters or self.earlier_engine) else {}
 
     def write_card(self, summary: dict[str, Any] | None) -> None:
